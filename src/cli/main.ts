@@ -1,0 +1,40 @@
+/**
+ * The `pulse` command line: thin wrappers over src/ (each command in its own file).
+ */
+import { Command, CommanderError } from 'commander';
+import { registerUpsample } from './upsample.js';
+import { registerParity } from './parity.js';
+import { registerConvert } from './convert.js';
+import { registerFitGaussian } from './fit-gaussian.js';
+import { registerBench } from './bench.js';
+
+export function buildProgram(): Command {
+  const program = new Command('pulse')
+    .description('PULSE face super-resolution by latent-space search (Menon et al., CVPR 2020), on TensorFlow.js')
+    .option('--backend <name>', 'compute backend: auto, tensorflow-gpu, tensorflow, wasm, cpu (default: $PULSE_BACKEND or auto)')
+    .showHelpAfterError()
+    .exitOverride();
+  program.hook('preAction', (cmd) => {
+    const backend = cmd.opts().backend as string | undefined;
+    if (backend) process.env.PULSE_BACKEND = backend;
+  });
+  registerUpsample(program);
+  registerParity(program);
+  registerConvert(program);
+  registerFitGaussian(program);
+  registerBench(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code instead of exiting (so tests can call it). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`pulse: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

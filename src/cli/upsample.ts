@@ -1,0 +1,2 @@
+import type { Command } from 'commander';
+export function registerUpsample(program: Command): void { void program; }

@@ -1,0 +1,120 @@
+/**
+ * The layers of StyleGAN v1's synthesis network as small functions over NHWC tensors.
+ * Weights arrive already scaled (equalised learning rate is applied once, at load).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** InstanceNorm2d without affine parameters (PyTorch default eps 1e-5, biased variance). */
+export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, [1, 2], true);
+    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))) as tf.Tensor4D;
+  });
+}
+
+/** PixelNorm over the feature axis: x / sqrt(mean(x^2) + eps). */
+export function pixelNorm(x: tf.Tensor2D, eps = 1e-8): tf.Tensor2D {
+  return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), eps))) as tf.Tensor2D);
+}
+
+/**
+ * Nearest-neighbour 2x upscale, written with reshape/tile (rank <= 4, whose gradient
+ * tfjs implements on every backend).
+ */
+export function upscale2x(x: tf.Tensor4D): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  return tf.tidy(() => {
+    const cols = tf.tile(tf.reshape(x, [b * h, w, 1, c]), [1, 1, 2, 1]); // [bh, w, 2, c]
+    const rows = tf.tile(tf.reshape(cols, [b * h, 1, 2 * w, c]), [1, 2, 1, 1]); // [bh, 2, 2w, c]
+    return tf.reshape(rows, [b, 2 * h, 2 * w, c]) as tf.Tensor4D;
+  });
+}
+
+export interface EpilogueWeights {
+  /** Per-channel noise strength, shape [C]. */
+  readonly noiseWeight: tf.Tensor1D;
+  /** Style affine, pre-transposed and scaled: [dlatent, 2C]. */
+  readonly styleWeight: tf.Tensor2D;
+  /** Style bias [2C]. */
+  readonly styleBias: tf.Tensor1D;
+}
+
+/**
+ * LayerEpilogue: add per-pixel noise, LeakyReLU(0.2), instance norm, then the style
+ * modulation x * (1 + scale) + shift with (scale, shift) = A(w).
+ */
+export function epilogue(
+  x: tf.Tensor4D,
+  dlatent: tf.Tensor2D,
+  noise: tf.Tensor4D | null,
+  weights: EpilogueWeights,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const channels = x.shape[3];
+    let y: tf.Tensor4D = x;
+    if (noise) y = tf.add(y, tf.mul(noise, weights.noiseWeight));
+    y = tf.leakyRelu(y, 0.2);
+    y = instanceNorm(y);
+    const style = tf.add(tf.matMul(dlatent, weights.styleWeight), weights.styleBias);
+    const batch = x.shape[0];
+    const scale = tf.reshape(tf.slice(style, [0, 0], [batch, channels]), [batch, 1, 1, channels]);
+    const shift = tf.reshape(tf.slice(style, [0, channels], [batch, channels]), [batch, 1, 1, channels]);
+    return tf.add(tf.mul(y, tf.add(scale, 1)), shift) as tf.Tensor4D;
+  });
+}
+
+/**
+ * The official fused "upscale + conv" used when the output side is >= 128: a stride-2
+ * transposed conv whose 4x4 kernel is the 3x3 kernel summed over its four 1-pixel shifts.
+ * Takes the scaled PyTorch weight [out, in, 3, 3] (row-major) and returns the tfjs
+ * conv2dTranspose filter [4, 4, out, in].
+ */
+export function fusedUpscaleKernel(weight: Float32Array, out: number, inp: number): tf.Tensor4D {
+  const k = new Float32Array(4 * 4 * out * inp);
+  for (let o = 0; o < out; o++) {
+    for (let i = 0; i < inp; i++) {
+      const base = (o * inp + i) * 9;
+      for (let ky = 0; ky < 4; ky++) {
+        for (let kx = 0; kx < 4; kx++) {
+          // padded[ky][kx] = w[ky-1][kx-1]; sum of the four windows (dy,dx) in {0,1}^2
+          let s = 0;
+          for (let dy = 0; dy <= 1; dy++) {
+            for (let dx = 0; dx <= 1; dx++) {
+              const y = ky + dy - 1;
+              const xx = kx + dx - 1;
+              if (y >= 0 && y < 3 && xx >= 0 && xx < 3) s += weight[base + y * 3 + xx];
+            }
+          }
+          k[((ky * 4 + kx) * out + o) * inp + i] = s;
+        }
+      }
+    }
+  }
+  return tf.tensor4d(k, [4, 4, out, inp]);
+}
+
+/** PyTorch conv weight [out, in, kh, kw] times `scale` -> tfjs filter [kh, kw, in, out]. */
+export function convFilter(weight: Float32Array, shape: readonly number[], scale: number): tf.Tensor4D {
+  const [out, inp, kh, kw] = shape;
+  const f = new Float32Array(out * inp * kh * kw);
+  const s = Math.fround(scale);
+  for (let o = 0; o < out; o++)
+    for (let i = 0; i < inp; i++)
+      for (let y = 0; y < kh; y++)
+        for (let x = 0; x < kw; x++) f[((y * kw + x) * inp + i) * out + o] = Math.fround(weight[((o * inp + i) * kh + y) * kw + x] * s);
+  return tf.tensor4d(f, [kh, kw, inp, out]);
+}
+
+/** PyTorch linear weight [out, in] times `scale` -> [in, out] for x @ W. */
+export function linearWeight(weight: Float32Array, shape: readonly number[], scale: number): tf.Tensor2D {
+  const [out, inp] = shape;
+  const w = new Float32Array(out * inp);
+  const s = Math.fround(scale);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) w[i * out + o] = Math.fround(weight[o * inp + i] * s);
+  return tf.tensor2d(w, [inp, out]);
+}
+
+export function scaledVector(data: Float32Array, scale: number): tf.Tensor1D {
+  const s = Math.fround(scale);
+  return tf.tensor1d(scale === 1 ? data : data.map((v) => Math.fround(v * s)));
+}
