@@ -156,9 +156,9 @@ export async function runPulse(
         image = tf.keep(gen);
         return total;
       };
-      const { grads } = tf.valueAndGrads(loss)(vars);
+      const { value, grads } = tf.valueAndGrads(loss)(vars);
       const next = optimizer.step(vars, grads, lr);
-      tf.dispose(grads);
+      tf.dispose([value, ...grads]);
       const projected = next.map((p, i) => projectToSphere(p, radii[i]));
       tf.dispose(next);
       tf.dispose(vars);
