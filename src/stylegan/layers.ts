@@ -4,7 +4,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** InstanceNorm2d without affine parameters (PyTorch default eps 1e-5, biased variance). */
+/**
+ * InstanceNorm2d without affine parameters (PyTorch default eps 1e-5, biased variance).
+ * Differentiated through the moments: the closed-form backward was tried and tracks the
+ * recorded official runs less closely (the search is sensitive to rounding order).
+ */
 export function instanceNorm(x: tf.Tensor4D, eps = 1e-5): tf.Tensor4D {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, [1, 2], true);
