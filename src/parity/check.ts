@@ -33,6 +33,27 @@ export function maxAbsErrorRatio(actual: ArrayLike<number>, expected: ArrayLike<
   return scale === 0 ? err : err / scale;
 }
 
+/** ||a - b||_2 / ||b||_2: relative error of a whole tensor. */
+export function relativeL2Error(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) return Infinity;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = actual[i] - expected[i];
+    num += d * d;
+    den += expected[i] * expected[i];
+  }
+  const r = den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+  return Number.isNaN(r) ? Infinity : r;
+}
+
+/** End-state check: judged on the L2-relative error, the max-abs ratio reported beside it. */
+export function endStateCheck(quantity: string, actual: ArrayLike<number>, expected: ArrayLike<number>, bound: number): Check {
+  const error = relativeL2Error(actual, expected);
+  const maxAbsRatio = maxAbsErrorRatio(actual, expected);
+  return { quantity, error, bound, measure: `||a-b||/||b||; max|a-b|/max|b| = ${maxAbsRatio.toExponential(2)}`, pass: error <= bound };
+}
+
 /** |a - b| / |b| (absolute error when b is 0). */
 export function relativeError(actual: number, expected: number): number {
   if (Number.isNaN(actual)) return Infinity;

@@ -78,7 +78,6 @@ export class BicubicDownsampler {
     if (h % f !== 0 || w % f !== 0) {
       throw new Error(`image of ${w}x${h} cannot be downsampled by ${f}: both sides must be multiples of ${f}`);
     }
-    if (f === 1) return tf.clone(x);
     const pad = 4 * f - f; // filter minus stride
     const before = Math.floor(pad / 2);
     const after = pad - before;

@@ -66,9 +66,10 @@ export interface PulseHooks {
 /** Checks that a low-res side maps onto the generator's side by a power of two. */
 export function factorFor(resolution: number, lowRes: number, what = 'input'): number {
   const factor = resolution / lowRes;
-  if (!Number.isInteger(factor) || factor < 1 || 2 ** Math.round(Math.log2(factor)) !== factor) {
+  // A side of 1 cannot be reflect-padded by the downsampler (nor in the official code).
+  if (!Number.isInteger(factor) || factor < 1 || 2 ** Math.round(Math.log2(factor)) !== factor || lowRes < 2) {
     const sizes: number[] = [];
-    for (let s = resolution; s >= 1; s /= 2) sizes.push(s);
+    for (let s = resolution; s >= 2; s /= 2) sizes.push(s);
     throw new Error(
       `${what} is ${lowRes}x${lowRes}, which does not divide the model's ${resolution}x${resolution} by a power of 2; sizes that work: ${sizes.join(', ')}`,
     );

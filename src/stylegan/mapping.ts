@@ -5,30 +5,35 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../io/state-dict.js';
 import { type MappingConfig, DEFAULT_MAPPING_CONFIG } from './config.js';
-import { linearWeight, pixelNorm, scaledVector } from './layers.js';
+import { pixelNorm } from './layers.js';
 import { mappingParamSpec, validateStateDict } from './params.js';
+import { type WeightSpec, Weights } from './weights.js';
+
+export function mappingWeightSpecs(cfg: MappingConfig): Map<string, WeightSpec> {
+  const specs = new Map<string, WeightSpec>();
+  for (const [name, shape] of mappingParamSpec(cfg)) {
+    specs.set(
+      name,
+      name.endsWith('.weight')
+        ? { layout: 'linear', scale: Math.SQRT2 * shape[1] ** -0.5 * cfg.lrMul, trainable: true }
+        : { layout: 'plain', scale: cfg.lrMul, trainable: true },
+    );
+  }
+  return specs;
+}
 
 export class Mapping {
   readonly config: MappingConfig;
-  private readonly layers: { weight: tf.Tensor2D; bias: tf.Tensor1D }[];
+  readonly weights: Weights;
 
-  private constructor(config: MappingConfig, layers: { weight: tf.Tensor2D; bias: tf.Tensor1D }[]) {
+  private constructor(config: MappingConfig, weights: Weights) {
     this.config = config;
-    this.layers = layers;
+    this.weights = weights;
   }
 
-  static fromStateDict(sd: StateDict, source: string, config: MappingConfig = DEFAULT_MAPPING_CONFIG): Mapping {
+  static fromStateDict(sd: StateDict, source: string, config: MappingConfig = DEFAULT_MAPPING_CONFIG, options: { trainable?: boolean } = {}): Mapping {
     validateStateDict(sd, mappingParamSpec(config), source);
-    const layers = [];
-    for (let i = 0; i < config.numLayers; i++) {
-      const w = sd.get(`dense${i}.weight`)!;
-      const gainScale = Math.SQRT2 * w.shape[1] ** -0.5 * config.lrMul;
-      layers.push({
-        weight: linearWeight(w.data, w.shape, gainScale),
-        bias: scaledVector(sd.get(`dense${i}.bias`)!.data, config.lrMul),
-      });
-    }
-    return new Mapping(config, layers);
+    return new Mapping(config, new Weights(sd, mappingWeightSpecs(config), options.trainable ?? false, 'mapping.'));
   }
 
   /** z [B, 512] -> w [B, 512]. */
@@ -38,12 +43,19 @@ export class Mapping {
     }
     return tf.tidy(() => {
       let x = pixelNorm(z);
-      for (const l of this.layers) x = tf.leakyRelu(tf.add(tf.matMul(x, l.weight), l.bias), 0.2) as tf.Tensor2D;
+      for (let i = 0; i < this.config.numLayers; i++) {
+        const y = tf.add(tf.matMul(x, this.weights.get(`dense${i}.weight`) as tf.Tensor2D), this.weights.get(`dense${i}.bias`));
+        x = tf.leakyRelu(y, 0.2) as tf.Tensor2D;
+      }
       return x;
     });
   }
 
+  toStateDict(): Promise<StateDict> {
+    return this.weights.toStateDict();
+  }
+
   dispose(): void {
-    for (const l of this.layers) tf.dispose([l.weight, l.bias]);
+    this.weights.dispose();
   }
 }
