@@ -57,6 +57,8 @@ interface Candidate {
  */
 function preferExactNativeKernels(): void {
   process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
+  // TensorFlow's C++ start-up chatter (CPU feature notices) is not for PULSE's users.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 }
 
 const TFJS_NODE_GPU: string = '@tensorflow/tfjs-node-gpu';

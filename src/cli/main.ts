@@ -7,6 +7,7 @@ import { registerParity } from './parity.js';
 import { registerConvert } from './convert.js';
 import { registerFitGaussian } from './fit-gaussian.js';
 import { registerBench } from './bench.js';
+import { registerTrain } from './train.js';
 
 export function buildProgram(): Command {
   const program = new Command('pulse')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerFitGaussian(program);
   registerBench(program);
+  registerTrain(program);
   return program;
 }
 

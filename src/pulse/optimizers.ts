@@ -12,12 +12,43 @@ export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 export interface Optimizer {
   /** Returns the updated parameters; the caller owns (and disposes) the old ones. */
   step(params: readonly tf.Tensor[], grads: readonly tf.Tensor[], lr: number): tf.Tensor[];
+  /** Step count and moment buffers, for checkpoints (tensors are copies the caller owns). */
+  exportState(): OptimizerState;
+  /** Restores what exportState() returned (takes ownership of the tensors). */
+  importState(state: OptimizerState): void;
   dispose(): void;
 }
 
-const BETA1 = 0.9;
-const BETA2 = 0.999;
-const EPS = 1e-8;
+export interface OptimizerState {
+  readonly t: number;
+  /** Named slot lists (e.g. m, v), one entry per parameter (null before its first step). */
+  readonly slots: Record<string, (tf.Tensor | null)[]>;
+}
+
+/** Adam-family constants; PyTorch's defaults. StyleGAN training uses beta1 0, beta2 0.99. */
+export interface AdamSettings {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+}
+
+export const PYTORCH_ADAM: AdamSettings = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+function exportSlots(t: number, named: Record<string, tf.Tensor[]>): OptimizerState {
+  const slots: Record<string, (tf.Tensor | null)[]> = {};
+  for (const [k, list] of Object.entries(named)) slots[k] = Array.from(list, (x) => (x ? tf.clone(x) : null));
+  return { t, slots };
+}
+
+function importSlots(state: OptimizerState, named: Record<string, tf.Tensor[]>): void {
+  for (const [k, list] of Object.entries(named)) {
+    tf.dispose(list.filter(Boolean));
+    list.length = 0;
+    (state.slots[k] ?? []).forEach((x, i) => {
+      if (x) list[i] = tf.keep(x);
+    });
+  }
+}
 
 /** Replaces slot tensors, disposing the old ones. */
 function swap(slots: tf.Tensor[], i: number, next: tf.Tensor): void {
@@ -30,7 +61,16 @@ class Adam implements Optimizer {
   private t = 0;
   private readonly m: tf.Tensor[] = [];
   private readonly v: tf.Tensor[] = [];
+  constructor(private readonly c: AdamSettings) {}
+  exportState(): OptimizerState {
+    return exportSlots(this.t, { m: this.m, v: this.v });
+  }
+  importState(state: OptimizerState): void {
+    this.t = state.t;
+    importSlots(state, { m: this.m, v: this.v });
+  }
   step(params: readonly tf.Tensor[], grads: readonly tf.Tensor[], lr: number): tf.Tensor[] {
+    const { beta1: BETA1, beta2: BETA2, eps: EPS } = this.c;
     this.t += 1;
     const bc1 = 1 - BETA1 ** this.t;
     const bc2Sqrt = Math.sqrt(1 - BETA2 ** this.t);
@@ -56,7 +96,16 @@ class Adamax implements Optimizer {
   private t = 0;
   private readonly m: tf.Tensor[] = [];
   private readonly u: tf.Tensor[] = [];
+  constructor(private readonly c: AdamSettings) {}
+  exportState(): OptimizerState {
+    return exportSlots(this.t, { m: this.m, u: this.u });
+  }
+  importState(state: OptimizerState): void {
+    this.t = state.t;
+    importSlots(state, { m: this.m, u: this.u });
+  }
   step(params: readonly tf.Tensor[], grads: readonly tf.Tensor[], lr: number): tf.Tensor[] {
+    const { beta1: BETA1, beta2: BETA2, eps: EPS } = this.c;
     this.t += 1;
     const clr = lr / (1 - BETA1 ** this.t);
     return params.map((p, i) =>
@@ -79,6 +128,12 @@ class Adamax implements Optimizer {
 class Sgd implements Optimizer {
   private readonly buf: tf.Tensor[] = [];
   constructor(private readonly momentum: number) {}
+  exportState(): OptimizerState {
+    return exportSlots(0, { buf: this.buf });
+  }
+  importState(state: OptimizerState): void {
+    importSlots(state, { buf: this.buf });
+  }
   step(params: readonly tf.Tensor[], grads: readonly tf.Tensor[], lr: number): tf.Tensor[] {
     return params.map((p, i) =>
       tf.tidy(() => {
@@ -97,12 +152,13 @@ class Sgd implements Optimizer {
   }
 }
 
-export function createOptimizer(name: OptimizerName): Optimizer {
+/** `adam` settings apply to adam and adamax (default: PyTorch's). */
+export function createOptimizer(name: OptimizerName, adam: AdamSettings = PYTORCH_ADAM): Optimizer {
   switch (name) {
     case 'adam':
-      return new Adam();
+      return new Adam(adam);
     case 'adamax':
-      return new Adamax();
+      return new Adamax(adam);
     case 'sgd':
       return new Sgd(0);
     case 'sgdm':

@@ -79,6 +79,9 @@ export function toTorchLayout(data: Float32Array, shape: readonly number[], layo
   }
 }
 
+/** tfjs variable names are process-global; each Weights instance gets its own suffix. */
+let instances = 0;
+
 export class Weights {
   private readonly specs: Map<string, WeightSpec>;
   /** Effective (scaled) tensors for inference, raw variables for training. */
@@ -89,12 +92,15 @@ export class Weights {
     this.specs = specs;
     this.trainable = trainable;
     this.values = new Map();
+    const instance = ++instances;
     for (const [name, spec] of specs) {
       const t = sd.get(name);
       if (!t) throw new Error(`missing tensor '${name}'`);
       const { data, shape } = toTfLayout(t.data, t.shape, spec.layout);
       if (trainable && spec.trainable) {
-        this.values.set(name, tf.variable(tf.tensor(data, shape), true, `${prefix}${name}`));
+        const initial = tf.tensor(data, shape);
+        this.values.set(name, tf.variable(initial, true, `${prefix}${name}#${instance}`));
+        initial.dispose();
       } else {
         const raw = tf.tensor(data, shape);
         this.values.set(name, spec.scale === 1 ? raw : tf.tidy(() => tf.mul(raw, spec.scale)));

@@ -1,0 +1,179 @@
+/**
+ * `pulse train`: trains the project's StyleGAN on a folder of faces, resumably.
+ * `pulse export-model`: a training run's EMA generator -> a model directory for PULSE.
+ */
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { initBackend } from '../backend/select.js';
+import { listFaces, type Split } from '../data/face-folder.js';
+import { LFW_CROP, type CropSpec } from '../data/crop.js';
+import { prepareDatasetCache } from '../data/dataset-cache.js';
+import { BatchSampler, makeBatch, type BatchSamplerState } from '../data/batches.js';
+import { writePng } from '../io/image.js';
+import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from '../train/config.js';
+import { Trainer, type RealBatchSource } from '../train/trainer.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { imageGrid } from '../train/samples.js';
+import { exportModel } from '../train/export.js';
+import { createProgress, formatSeconds } from './progress.js';
+
+export function parseCrop(text: string): CropSpec {
+  if (text === 'lfw') return LFW_CROP;
+  if (text === 'center') return 'center';
+  const parts = text.split(',').map(Number);
+  if (parts.length === 3 && parts.every((n) => Number.isInteger(n) && n >= 0)) return { left: parts[0], top: parts[1], size: parts[2] };
+  throw new Error(`--crop "${text}" is not lfw, center or LEFT,TOP,SIZE`);
+}
+
+interface TrainFlags {
+  data: string;
+  split: string;
+  crop: string;
+  out: string;
+  resume?: boolean;
+  res: string;
+  fmapBase: string;
+  fmapMax: string;
+  batch: string;
+  totalImages: string;
+  seed: string;
+  maxMinutes?: string;
+  checkpointEvery: string;
+  sampleEvery: string;
+  quiet?: boolean;
+}
+
+async function train(flags: TrainFlags): Promise<void> {
+  const backend = await initBackend();
+  process.stderr.write(`backend: ${backend.description}\n`);
+  const runDir = resolve(flags.out);
+  mkdirSync(join(runDir, 'samples'), { recursive: true });
+  let trainer: Trainer;
+  let samplerState: BatchSamplerState | undefined;
+  if (hasCheckpoint(runDir)) {
+    if (!flags.resume) throw new Error(`${runDir} already holds a training run; pass --resume to continue it, or choose another --out`);
+    const loaded = await loadCheckpoint(runDir);
+    trainer = loaded.trainer;
+    samplerState = loaded.meta.sampler as BatchSamplerState;
+    if (flags.totalImages) (trainer.config as { totalImages: number }).totalImages = Number(flags.totalImages);
+    process.stderr.write(`resumed ${runDir} at step ${trainer.state.step} (${trainer.state.images} images)\n`);
+  } else {
+    if (flags.resume) process.stderr.write(`notice: ${runDir} has no checkpoint yet; starting a new run\n`);
+    const cfg: Partial<TrainConfig> = {
+      resolution: Number(flags.res),
+      fmapBase: Number(flags.fmapBase),
+      fmapMax: Number(flags.fmapMax),
+      batchSize: Number(flags.batch),
+      totalImages: Number(flags.totalImages ?? DEFAULT_TRAIN_CONFIG.totalImages),
+      seed: Number(flags.seed),
+      checkpointEvery: Number(flags.checkpointEvery),
+      sampleEvery: Number(flags.sampleEvery),
+    };
+    trainer = Trainer.create(resolveTrainConfig(cfg));
+  }
+  const c = trainer.config;
+
+  const crop = parseCrop(flags.crop);
+  const faces = await listFaces(resolve(flags.data), { split: flags.split === 'all' ? 'all' : (flags.split as Split) });
+  const prep = createProgress('preparing data', faces.length, '{bar} {value}/{total} images');
+  const cache = await prepareDatasetCache(faces, { crop, size: c.resolution, onProgress: (d) => prep.update(d) });
+  prep.stop();
+  process.stderr.write(`data: ${cache.count} images of ${flags.data} (split ${flags.split}, crop ${flags.crop}) at ${c.resolution} px\n`);
+  const sampler = samplerState ? BatchSampler.restore(samplerState) : new BatchSampler(cache.count, c.batchSize, `train:${c.seed}`);
+  const source: RealBatchSource = {
+    size: cache.size,
+    next: () => {
+      const b = sampler.next();
+      return makeBatch(cache, b.indices, b.flips);
+    },
+    state: () => sampler.state(),
+  };
+  const dataInfo = { dir: resolve(flags.data), split: flags.split, crop, count: cache.count, cacheKey: cache.header.key };
+
+  const deadline = flags.maxMinutes ? Date.now() + Number(flags.maxMinutes) * 60_000 : Infinity;
+  let stopRequested = false;
+  const onSignal = () => {
+    stopRequested = true;
+    process.stderr.write('\nstopping after this step; writing a checkpoint...\n');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const logPath = join(runDir, 'log.jsonl');
+  const bar = createProgress('train', c.totalImages, '{bar} {value}/{total} img | D {lossD} G {lossG} | {ips} img/s | left {left}', flags.quiet);
+  const save = () => saveCheckpoint(runDir, trainer, sampler.state(), dataInfo, backend.name);
+  let recent: number[] = [];
+  try {
+    while (trainer.state.images < c.totalImages && !stopRequested && Date.now() < deadline) {
+      const s = trainer.step(source);
+      recent = [...recent.slice(-19), s.seconds];
+      const ips = c.batchSize / (recent.reduce((a, b) => a + b, 0) / recent.length);
+      bar.update(s.images, { lossD: s.lossD.toFixed(3), lossG: s.lossG.toFixed(3), ips: ips.toFixed(1), left: formatSeconds((c.totalImages - s.images) / ips) });
+      if (s.step % c.logEvery === 0 || s.r1 !== null) {
+        appendFileSync(logPath, `${JSON.stringify({ ...s, imagesPerSecond: ips, wallSeconds: trainer.state.wallSeconds, time: new Date().toISOString() })}\n`);
+      }
+      if (s.step % c.sampleEvery === 0) {
+        const grid = imageGrid(await trainer.sample(16), 16, c.resolution, 4);
+        await writePng(join(runDir, 'samples', `step-${String(s.step).padStart(7, '0')}.png`), grid, { force: true });
+      }
+      if (s.step % c.checkpointEvery === 0) await save();
+    }
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  await save();
+  const grid = imageGrid(await trainer.sample(16), 16, c.resolution, 4);
+  await writePng(join(runDir, 'samples', 'latest.png'), grid, { force: true });
+  process.stderr.write(`checkpoint at step ${trainer.state.step} (${trainer.state.images} images, ${formatSeconds(trainer.state.wallSeconds)} of training) in ${runDir}\n`);
+  trainer.dispose();
+}
+
+export function registerTrain(program: Command): void {
+  const d = DEFAULT_TRAIN_CONFIG;
+  program
+    .command('train')
+    .description("train the project's StyleGAN (mapping + synthesis) on a folder of faces; resumable")
+    .requiredOption('--data <dir>', 'face folder: LFW-style (manifest.csv + images/) or a plain folder of aligned faces')
+    .option('--split <split>', 'manifest split to train on: train, dev or all', 'train')
+    .option('--crop <crop>', 'lfw (the documented LFW crop), center, or LEFT,TOP,SIZE', 'lfw')
+    .requiredOption('--out <dir>', 'run folder: checkpoint/, samples/, log.jsonl')
+    .option('--resume', 'continue the run in --out from its checkpoint')
+    .option('--res <px>', 'generator resolution', String(d.resolution))
+    .option('--fmap-base <n>', 'width rule base (G and D)', String(d.fmapBase))
+    .option('--fmap-max <n>', 'maximum width', String(d.fmapMax))
+    .option('--batch <n>', 'images per step', String(d.batchSize))
+    .option('--total-images <n>', 'stop after this many real images (default 2,000,000)')
+    .option('--seed <n>', 'seed of every random draw', String(d.seed))
+    .option('--max-minutes <m>', 'stop (with a checkpoint) after this long')
+    .option('--checkpoint-every <steps>', 'steps between checkpoints', String(d.checkpointEvery))
+    .option('--sample-every <steps>', 'steps between sample grids', String(d.sampleEvery))
+    .option('--quiet', 'no progress bar')
+    .action(train);
+
+  program
+    .command('export-model')
+    .description("write a training run's EMA generator and its Gaussian fit as a model directory")
+    .requiredOption('--run <dir>', 'run folder of pulse train')
+    .requiredOption('--out <dir>', 'model directory to write')
+    .option('--fit-samples <n>', 'samples of the Gaussian fit', '1000000')
+    .option('--force', 'overwrite an existing model directory')
+    .action(async (flags: { run: string; out: string; fitSamples: string; force?: boolean }) => {
+      const backend = await initBackend();
+      const { trainer, meta } = await loadCheckpoint(resolve(flags.run));
+      const samples = Number(flags.fitSamples);
+      const bar = createProgress('gaussian fit', samples, '{bar} {value}/{total}');
+      const out = resolve(flags.out);
+      if (existsSync(join(out, 'model.json')) && !flags.force) throw new Error(`${out} already holds a model; pass --force to overwrite`);
+      await exportModel(trainer, out, {
+        fitSamples: samples,
+        force: flags.force,
+        metadata: { data: meta.data, trainedOn: meta.backend, exportedOn: backend.name },
+        onFitProgress: (done) => bar.update(done),
+      });
+      bar.stop();
+      trainer.dispose();
+      process.stdout.write(`wrote ${out}\n`);
+    });
+}

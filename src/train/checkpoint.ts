@@ -1,0 +1,65 @@
+/**
+ * Resumable training checkpoints: one model-format directory (docs/model-format.md) holding
+ * G, the EMA G, D and both optimisers' moments as named tensors, with the step counters,
+ * config and the batch sampler's RNG state in its metadata. Written to a temporary folder
+ * and renamed into place, so a run killed mid-write keeps its previous checkpoint.
+ */
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { readModelDir, writeModelDir } from '../io/model-format.js';
+import type { TrainConfig } from './config.js';
+import { Trainer, type TrainState, optimizerStateFrom } from './trainer.js';
+
+export const CHECKPOINT_DIR = 'checkpoint';
+
+export interface CheckpointMeta {
+  readonly kind: 'pulse-train-checkpoint';
+  readonly config: TrainConfig;
+  readonly state: TrainState;
+  readonly optimizerSteps: { g: number; d: number };
+  readonly sampler: unknown;
+  readonly data: unknown;
+  readonly backend: string;
+}
+
+export async function saveCheckpoint(runDir: string, trainer: Trainer, sampler: unknown, data: unknown, backend: string): Promise<string> {
+  const final = join(runDir, CHECKPOINT_DIR);
+  const tmp = join(runDir, `${CHECKPOINT_DIR}.tmp`);
+  const old = join(runDir, `${CHECKPOINT_DIR}.old`);
+  rmSync(tmp, { recursive: true, force: true });
+  const { tensors, optimizer } = await trainer.checkpointTensors();
+  const meta: CheckpointMeta = {
+    kind: 'pulse-train-checkpoint',
+    config: trainer.config,
+    state: { ...trainer.state },
+    optimizerSteps: { g: optimizer.g.t, d: optimizer.d.t },
+    sampler,
+    data,
+    backend,
+  };
+  await writeModelDir(tmp, { config: { train: trainer.config }, metadata: meta as unknown as Record<string, unknown>, tensors }, { checksums: false });
+  rmSync(old, { recursive: true, force: true });
+  if (existsSync(final)) renameSync(final, old);
+  renameSync(tmp, final);
+  rmSync(old, { recursive: true, force: true });
+  return final;
+}
+
+export function hasCheckpoint(runDir: string): boolean {
+  return existsSync(join(runDir, CHECKPOINT_DIR, 'model.json')) || existsSync(join(runDir, `${CHECKPOINT_DIR}.old`, 'model.json'));
+}
+
+/** Loads the newest complete checkpoint (falls back to `.old` if a rename was interrupted). */
+export async function loadCheckpoint(runDir: string): Promise<{ trainer: Trainer; meta: CheckpointMeta }> {
+  let dir = join(runDir, CHECKPOINT_DIR);
+  if (!existsSync(join(dir, 'model.json'))) dir = join(runDir, `${CHECKPOINT_DIR}.old`);
+  if (!existsSync(join(dir, 'model.json'))) throw new Error(`${runDir} has no training checkpoint (${CHECKPOINT_DIR}/model.json); start without --resume`);
+  const { metadata, tensors } = await readModelDir(dir);
+  const meta = metadata as unknown as CheckpointMeta;
+  if (meta?.kind !== 'pulse-train-checkpoint') throw new Error(`${dir} is not a pulse train checkpoint`);
+  const trainer = Trainer.restore(meta.config, tensors, { ...meta.state }, {
+    g: optimizerStateFrom(tensors, 'G', meta.optimizerSteps.g),
+    d: optimizerStateFrom(tensors, 'D', meta.optimizerSteps.d),
+  });
+  return { trainer, meta };
+}

@@ -1,0 +1,83 @@
+/**
+ * `pulse train` settings as one typed object with documented defaults. The defaults are
+ * sized for a 2-core CPU: a 64 px StyleGAN (v1, the architecture PULSE searches) with
+ * narrow layers, trained for hours, not days.
+ */
+export interface TrainConfig {
+  /** Output side of the generator. */
+  readonly resolution: number;
+  /** Width rule nf(stage) = min(fmapBase / 2^stage, fmapMax), shared by G and D. */
+  readonly fmapBase: number;
+  readonly fmapMax: number;
+  /** Images per step. */
+  readonly batchSize: number;
+  /** Adam learning rates (StyleGAN: 0.001-0.002 with equalised lr). */
+  readonly lrG: number;
+  readonly lrD: number;
+  /** Adam betas (StyleGAN: 0 and 0.99) and epsilon. */
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly adamEps: number;
+  /** R1 penalty weight gamma; StyleGAN2-ADA's heuristic is 0.0002 * res^2 / batch. */
+  readonly r1Gamma: number;
+  /** Lazy regularisation: R1 every this many steps, scaled up by the same factor. */
+  readonly r1Interval: number;
+  /** Generator EMA half-life in images (StyleGAN2: 10k), ramped up over the first images seen. */
+  readonly emaHalfLifeImages: number;
+  /** The half-life is at most this fraction of the images seen so far (StyleGAN2-ADA: 0.05). */
+  readonly emaRampup: number;
+  /** Probability of style mixing regularisation (StyleGAN: 0.9). */
+  readonly styleMixingProb: number;
+  /** Minibatch-stddev group size. */
+  readonly mbstdGroup: number;
+  /** Stop after this many real images shown to D. */
+  readonly totalImages: number;
+  /** Write a resumable checkpoint every this many steps. */
+  readonly checkpointEvery: number;
+  /** Write a sample grid (fixed latents, EMA generator) every this many steps. */
+  readonly sampleEvery: number;
+  /** Append a log line every this many steps. */
+  readonly logEvery: number;
+  /** Seed of every random draw (init, latents, noise, batches). */
+  readonly seed: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  resolution: 64,
+  fmapBase: 2048,
+  fmapMax: 256,
+  batchSize: 16,
+  lrG: 0.002,
+  lrD: 0.002,
+  beta1: 0,
+  beta2: 0.99,
+  adamEps: 1e-8,
+  r1Gamma: (0.0002 * 64 * 64) / 16,
+  r1Interval: 16,
+  emaHalfLifeImages: 10_000,
+  emaRampup: 0.05,
+  styleMixingProb: 0.9,
+  mbstdGroup: 4,
+  totalImages: 2_000_000,
+  checkpointEvery: 100,
+  sampleEvery: 250,
+  logEvery: 5,
+  seed: 1,
+};
+
+export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
+  const c = { ...DEFAULT_TRAIN_CONFIG, ...partial };
+  if (partial.resolution !== undefined && partial.r1Gamma === undefined) {
+    (c as { r1Gamma: number }).r1Gamma = (0.0002 * c.resolution ** 2) / c.batchSize;
+  }
+  for (const k of ['batchSize', 'r1Interval', 'mbstdGroup', 'totalImages', 'checkpointEvery', 'sampleEvery', 'logEvery'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`train option ${k}=${c[k]} must be a positive integer`);
+  }
+  if (c.batchSize % Math.min(c.mbstdGroup, c.batchSize) !== 0) {
+    throw new Error(`train option batchSize=${c.batchSize} must be a multiple of mbstdGroup=${c.mbstdGroup}`);
+  }
+  for (const k of ['lrG', 'lrD', 'emaHalfLifeImages'] as const) {
+    if (!(c[k] > 0)) throw new Error(`train option ${k}=${c[k]} must be > 0`);
+  }
+  return c;
+}

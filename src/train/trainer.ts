@@ -1,0 +1,285 @@
+/**
+ * The training loop of `pulse train`: StyleGAN v1 generator (mapping + synthesis, the
+ * architecture PULSE searches) against a residual discriminator, non-saturating logistic
+ * loss, lazy R1, Adam with StyleGAN's betas, an EMA generator, style mixing, per-step
+ * random noise. Every random draw is a function of (seed, step), and the batch sampler's
+ * RNG state is checkpointed, so a resumed run continues exactly where a killed one stopped.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { StateDict } from '../io/state-dict.js';
+import { gaussian } from '../util/random.js';
+import seedrandom from 'seedrandom';
+import { Synthesis } from '../stylegan/synthesis.js';
+import { Mapping } from '../stylegan/mapping.js';
+import { type SynthesisConfig, DEFAULT_MAPPING_CONFIG, DEFAULT_SYNTHESIS_CONFIG, noiseSide } from '../stylegan/config.js';
+import { randomMappingStateDict, randomSynthesisStateDict } from '../stylegan/init.js';
+import { createOptimizer, type Optimizer, type OptimizerState } from '../pulse/optimizers.js';
+import { Discriminator, randomDiscriminatorStateDict, type DiscriminatorConfig } from './discriminator.js';
+import { discriminatorLoss, generatorLoss, r1Penalty } from './losses.js';
+import { emaBeta, updateEma } from './ema.js';
+import type { TrainConfig } from './config.js';
+
+/** Where real images come from: NHWC float32 in [-1, 1], resumable. */
+export interface RealBatchSource {
+  readonly size: number;
+  next(batchSize: number): Float32Array;
+  state(): unknown;
+}
+
+export interface StepStats {
+  readonly step: number;
+  readonly images: number;
+  readonly lossD: number;
+  readonly lossG: number;
+  /** R1 penalty of this step, or null when it was not computed (lazy). */
+  readonly r1: number | null;
+  readonly realScore: number;
+  readonly fakeScore: number;
+  readonly seconds: number;
+}
+
+/** The generator as PULSE uses it: synthesis + mapping. */
+export interface GeneratorNets {
+  readonly synthesis: Synthesis;
+  readonly mapping: Mapping;
+}
+
+export function synthesisConfigFor(c: TrainConfig): SynthesisConfig {
+  return { ...DEFAULT_SYNTHESIS_CONFIG, resolution: c.resolution, fmapBase: c.fmapBase, fmapMax: c.fmapMax };
+}
+
+export function discriminatorConfigFor(c: TrainConfig): DiscriminatorConfig {
+  return { resolution: c.resolution, fmapBase: c.fmapBase, fmapDecay: 1, fmapMax: c.fmapMax, mbstdGroup: c.mbstdGroup };
+}
+
+/** Everything a checkpoint holds besides the config. */
+export interface TrainState {
+  step: number;
+  images: number;
+  wallSeconds: number;
+}
+
+function generatorVars(g: GeneratorNets): tf.Variable[] {
+  return [...g.mapping.weights.variables(), ...g.synthesis.weights.variables()];
+}
+
+export class Trainer {
+  readonly config: TrainConfig;
+  readonly g: GeneratorNets;
+  readonly gEma: GeneratorNets;
+  readonly d: Discriminator;
+  private readonly optG: Optimizer;
+  private readonly optD: Optimizer;
+  private readonly r1Ratio: number;
+  state: TrainState;
+
+  private constructor(config: TrainConfig, g: GeneratorNets, gEma: GeneratorNets, d: Discriminator, state: TrainState) {
+    this.config = config;
+    this.g = g;
+    this.gEma = gEma;
+    this.d = d;
+    this.state = state;
+    // Lazy regularisation (StyleGAN2): D's Adam sees fewer steps, so lr and betas are adjusted.
+    this.r1Ratio = config.r1Interval / (config.r1Interval + 1);
+    this.optG = createOptimizer('adam', { beta1: config.beta1, beta2: config.beta2, eps: config.adamEps });
+    this.optD = createOptimizer('adam', { beta1: config.beta1 ** this.r1Ratio, beta2: config.beta2 ** this.r1Ratio, eps: config.adamEps });
+  }
+
+  /** A fresh run: official-style initialisation from the seed. */
+  static create(config: TrainConfig): Trainer {
+    const sCfg = synthesisConfigFor(config);
+    const sSd = randomSynthesisStateDict(sCfg, config.seed);
+    const mSd = randomMappingStateDict(config.seed);
+    const build = () => ({
+      synthesis: Synthesis.fromStateDict(sSd, 'init', sCfg, { trainable: true }),
+      mapping: Mapping.fromStateDict(mSd, 'init', DEFAULT_MAPPING_CONFIG, { trainable: true }),
+    });
+    const dCfg = discriminatorConfigFor(config);
+    return new Trainer(config, build(), build(), new Discriminator(dCfg, randomDiscriminatorStateDict(dCfg, config.seed)), {
+      step: 0,
+      images: 0,
+      wallSeconds: 0,
+    });
+  }
+
+  /** Rebuilds a trainer from checkpoint tensors (see checkpoint.ts for the names). */
+  static restore(config: TrainConfig, tensors: StateDict, state: TrainState, opt: { g: OptimizerState; d: OptimizerState }): Trainer {
+    const pick = (prefix: string): StateDict => {
+      const out: StateDict = new Map();
+      for (const [k, v] of tensors) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), v);
+      return out;
+    };
+    const sCfg = synthesisConfigFor(config);
+    const nets = (p: string): GeneratorNets => ({
+      synthesis: Synthesis.fromStateDict(pick(`${p}.synthesis.`), `checkpoint ${p}.synthesis`, sCfg, { trainable: true }),
+      mapping: Mapping.fromStateDict(pick(`${p}.mapping.`), `checkpoint ${p}.mapping`, DEFAULT_MAPPING_CONFIG, { trainable: true }),
+    });
+    const t = new Trainer(config, nets('G'), nets('Gema'), new Discriminator(discriminatorConfigFor(config), pick('D.'), 'checkpoint D'), state);
+    t.optG.importState(opt.g);
+    t.optD.importState(opt.d);
+    return t;
+  }
+
+  /** Latents z for step `step` and purpose `what`, a pure function of the seed. */
+  private z(what: string, batch: number): tf.Tensor2D {
+    return tf.tensor2d(gaussian(`train:${this.config.seed}:${this.state.step}:${what}`, batch * 512), [batch, 512]);
+  }
+
+  /** Fresh noise maps for every layer (StyleGAN randomises noise each forward pass). */
+  private noise(what: string, batch: number): tf.Tensor4D[] {
+    const n = this.g.synthesis.numLayers;
+    return Array.from({ length: n }, (_, i) => {
+      const s = noiseSide(i);
+      return tf.tensor4d(gaussian(`train:${this.config.seed}:${this.state.step}:${what}:noise${i}`, batch * s * s), [batch, s, s, 1]);
+    });
+  }
+
+  /** w+ for a batch, with style mixing: layers from a crossover point on take a second latent's w. */
+  private dlatents(nets: GeneratorNets, what: string, batch: number): tf.Tensor3D {
+    const layers = nets.synthesis.numLayers;
+    const rng = seedrandom(`train:${this.config.seed}:${this.state.step}:${what}:mix`);
+    const w1 = nets.mapping.forward(this.z(`${what}:z1`, batch));
+    const mixing = this.config.styleMixingProb > 0;
+    if (!mixing) return tf.tile(tf.expandDims(w1, 1), [1, layers, 1]) as tf.Tensor3D;
+    const mask = new Float32Array(batch * layers);
+    for (let b = 0; b < batch; b++) {
+      const cross = rng() < this.config.styleMixingProb ? 1 + Math.floor(rng() * (layers - 1)) : layers;
+      for (let l = 0; l < layers; l++) mask[b * layers + l] = l < cross ? 1 : 0;
+    }
+    const w2 = nets.mapping.forward(this.z(`${what}:z2`, batch));
+    const m = tf.tensor3d(mask, [batch, layers, 1]);
+    return tf.add(tf.mul(tf.expandDims(w1, 1), m), tf.mul(tf.expandDims(w2, 1), tf.sub(1, m))) as tf.Tensor3D;
+  }
+
+  /**
+   * Adam on the variables that received a gradient. A variable without one (e.g. D's
+   * output bias under R1, which does not depend on it) gets a zero gradient, so every
+   * variable keeps one slot index across steps and checkpoints.
+   */
+  private applyGrads(opt: Optimizer, vars: tf.Variable[], grads: Record<string, tf.Tensor>, lr: number): void {
+    const zeros: tf.Tensor[] = [];
+    const g = vars.map((v) => grads[v.name] ?? zeros[zeros.push(tf.zerosLike(v)) - 1]);
+    const next = opt.step(vars, g, lr);
+    vars.forEach((v, i) => v.assign(next[i]));
+    tf.dispose([...next, ...zeros, ...Object.values(grads)]);
+  }
+
+  /** One step: D (with R1 every r1Interval steps), then G, then the EMA. */
+  step(source: RealBatchSource): StepStats {
+    const c = this.config;
+    const B = c.batchSize;
+    const t0 = performance.now();
+    const reals = tf.tensor4d(source.next(B), [B, source.size, source.size, 3]);
+    const dVars = this.d.weights.variables();
+    const gVars = generatorVars(this.g);
+
+    // Discriminator.
+    const fakes = tf.tidy(() => this.g.synthesis.forward(this.dlatents(this.g, 'd', B), this.noise('d', B)));
+    let realScore = 0;
+    let fakeScore = 0;
+    const dOut = tf.variableGrads(() => {
+      const fl = this.d.forward(fakes);
+      const rl = this.d.forward(reals);
+      const scores = tf.keep(tf.stack([tf.mean(rl), tf.mean(fl)]));
+      [realScore, fakeScore] = Array.from(scores.dataSync());
+      scores.dispose();
+      return discriminatorLoss(fl, rl);
+    }, dVars);
+    const lossD = dOut.value.dataSync()[0];
+    dOut.value.dispose();
+    this.applyGrads(this.optD, dVars, dOut.grads, c.lrD * this.r1Ratio);
+    fakes.dispose();
+
+    let r1: number | null = null;
+    if (this.state.step % c.r1Interval === 0) {
+      const rOut = tf.variableGrads(() => r1Penalty((x) => this.d.forward(x), reals, c.r1Gamma, c.r1Interval), dVars);
+      r1 = rOut.value.dataSync()[0] / c.r1Interval;
+      rOut.value.dispose();
+      this.applyGrads(this.optD, dVars, rOut.grads, c.lrD * this.r1Ratio);
+    }
+    reals.dispose();
+
+    // Generator.
+    const gOut = tf.variableGrads(() => {
+      const fake = this.g.synthesis.forward(this.dlatents(this.g, 'g', B), this.noise('g', B));
+      return generatorLoss(this.d.forward(fake));
+    }, gVars);
+    const lossG = gOut.value.dataSync()[0];
+    gOut.value.dispose();
+    this.applyGrads(this.optG, gVars, gOut.grads, c.lrG);
+
+    this.state.images += B;
+    updateEma(generatorVars(this.gEma), gVars, emaBeta(B, c.emaHalfLifeImages, c.emaRampup, this.state.images));
+    this.state.step += 1;
+    const seconds = (performance.now() - t0) / 1000;
+    this.state.wallSeconds += seconds;
+    return { step: this.state.step, images: this.state.images, lossD, lossG, r1, realScore, fakeScore, seconds };
+  }
+
+  /** Images from the EMA generator for fixed latents (noise fixed too), NHWC in [-1, 1]. */
+  async sample(count: number, seed = 'samples'): Promise<Float32Array> {
+    const out = tf.tidy(() => {
+      const z = tf.tensor2d(gaussian(`train:${this.config.seed}:${seed}:z`, count * 512), [count, 512]);
+      const w = this.gEma.mapping.forward(z);
+      const layers = this.gEma.synthesis.numLayers;
+      const noise = Array.from({ length: layers }, (_, i) => {
+        const s = noiseSide(i);
+        return tf.tensor4d(gaussian(`train:${this.config.seed}:${seed}:noise${i}`, count * s * s), [count, s, s, 1]);
+      });
+      return this.gEma.synthesis.forward(tf.tile(tf.expandDims(w, 1), [1, layers, 1]) as tf.Tensor3D, noise);
+    });
+    const data = (await out.data()) as Float32Array;
+    out.dispose();
+    return data;
+  }
+
+  /** All tensors of a checkpoint, by name (weights in official layout, optimiser slots raw). */
+  async checkpointTensors(): Promise<{ tensors: StateDict; optimizer: { g: { t: number }; d: { t: number } } }> {
+    const tensors: StateDict = new Map();
+    const add = async (prefix: string, sd: Promise<StateDict>) => {
+      for (const [k, v] of await sd) tensors.set(`${prefix}${k}`, v);
+    };
+    await add('G.synthesis.', this.g.synthesis.toStateDict());
+    await add('G.mapping.', this.g.mapping.toStateDict());
+    await add('Gema.synthesis.', this.gEma.synthesis.toStateDict());
+    await add('Gema.mapping.', this.gEma.mapping.toStateDict());
+    await add('D.', this.d.toStateDict());
+    const opt = async (name: string, o: Optimizer) => {
+      const st = o.exportState();
+      for (const [slot, list] of Object.entries(st.slots)) {
+        for (let i = 0; i < list.length; i++) {
+          const t = list[i];
+          if (!t) continue;
+          tensors.set(`opt${name}.${slot}.${i}`, { shape: t.shape, data: Float32Array.from((await t.data()) as Float32Array) });
+          t.dispose();
+        }
+      }
+      return { t: st.t };
+    };
+    const g = await opt('G', this.optG);
+    const d = await opt('D', this.optD);
+    return { tensors, optimizer: { g, d } };
+  }
+
+  dispose(): void {
+    for (const n of [this.g, this.gEma]) {
+      n.synthesis.dispose();
+      n.mapping.dispose();
+    }
+    this.d.dispose();
+    this.optG.dispose();
+    this.optD.dispose();
+  }
+}
+
+/** Optimiser state from checkpoint tensors named opt{G,D}.{slot}.{index}. */
+export function optimizerStateFrom(tensors: StateDict, name: 'G' | 'D', t: number): OptimizerState {
+  const slots: Record<string, (tf.Tensor | null)[]> = {};
+  for (const [k, v] of tensors) {
+    const m = new RegExp(`^opt${name}\\.(\\w+)\\.(\\d+)$`).exec(k);
+    if (!m) continue;
+    (slots[m[1]] ??= [])[Number(m[2])] = tf.tensor(v.data, [...v.shape]);
+  }
+  for (const list of Object.values(slots)) for (let i = 0; i < list.length; i++) list[i] ??= null;
+  return { t, slots };
+}
