@@ -8,6 +8,7 @@ import { registerConvert } from './convert.js';
 import { registerFitGaussian } from './fit-gaussian.js';
 import { registerBench } from './bench.js';
 import { registerTrain } from './train.js';
+import { registerDemo } from './demo.js';
 
 export function buildProgram(): Command {
   const program = new Command('pulse')
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerFitGaussian(program);
   registerBench(program);
   registerTrain(program);
+  registerDemo(program);
   return program;
 }
 

@@ -9,7 +9,6 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../io/state-dict.js';
 import { loadTorchCheckpoint } from '../io/torch-checkpoint.js';
 import { readModelDir } from '../io/model-format.js';
@@ -17,8 +16,6 @@ import { Synthesis } from '../stylegan/synthesis.js';
 import { Mapping } from '../stylegan/mapping.js';
 import { type MappingConfig, type SynthesisConfig, DEFAULT_MAPPING_CONFIG } from '../stylegan/config.js';
 import type { GaussianFit, PulseGenerator } from '../pulse/generator.js';
-
-export const MODEL_FORMAT_CONFIG_KEYS = ['synthesis', 'mapping'] as const;
 
 /** The `config` object stored in model.json. */
 export interface ModelConfig {
@@ -154,8 +151,4 @@ export function countParameters(sd: StateDict): number {
   let n = 0;
   for (const t of sd.values()) n += t.data.length;
   return n;
-}
-
-export function tensorsInUse(): number {
-  return tf.memory().numTensors;
 }
