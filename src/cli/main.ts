@@ -9,6 +9,7 @@ import { registerFitGaussian } from './fit-gaussian.js';
 import { registerBench } from './bench.js';
 import { registerTrain } from './train.js';
 import { registerDemo } from './demo.js';
+import { registerEvalModel } from './eval-model.js';
 
 export function buildProgram(): Command {
   const program = new Command('pulse')
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerTrain(program);
   registerDemo(program);
+  registerEvalModel(program);
   return program;
 }
 

@@ -1,0 +1,175 @@
+/**
+ * `pulse eval-model --model DIR`: the three measurements of src/eval/evaluate-model.ts (face
+ * detection rate of random samples, PULSE on LFW dev faces, Frechet distance of face
+ * descriptors against real dev faces), with progress bars and a JSON report.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { initBackend } from '../backend/select.js';
+import { defaultModelPath, repoRoot } from '../model/default-model.js';
+import { loadModel } from '../model/model.js';
+import { faceAnalyzerInfo } from '../eval/face-analysis.js';
+import { type ModelEvaluation, evaluateModel } from '../eval/evaluate-model.js';
+import { writeJsonAtomic } from '../util/files.js';
+import { createProgress, formatSeconds, type Progress } from './progress.js';
+
+/** The shared LFW copy next to the project (../shared/datasets/lfw). */
+export function defaultLfwDir(): string {
+  return join(repoRoot(), '..', 'shared', 'datasets', 'lfw');
+}
+
+export interface EvalModelFlags {
+  model?: string;
+  gaussianFit?: string;
+  dataset: string;
+  samples: number;
+  pulseFaces: number;
+  fidSamples: number;
+  realFaces?: number;
+  steps?: number;
+  seed: number;
+  pulseBatch: number;
+  sampleBatch: number;
+  out?: string;
+  force?: boolean;
+  quiet?: boolean;
+}
+
+function count(name: string, min = 0) {
+  return (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new Error(`--${name} "${v}" must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+/** One line per measurement, for stderr. */
+export function summarize(e: ModelEvaluation): string[] {
+  const lines: string[] = [];
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const fd = (x: { distance: number | null; note?: string }) => (x.distance === null ? `n/a (${x.note})` : x.distance.toFixed(4));
+  if (e.detection) {
+    const d = e.detection;
+    lines.push(`detection: face found in ${d.detected}/${d.samples} samples = ${pct(d.rate)} (target >= ${pct(d.target)}: ${d.meetsTarget ? 'met' : 'NOT met'})`);
+  }
+  if (e.pulse) {
+    const p = e.pulse;
+    lines.push(
+      `pulse: ${p.succeeded}/${p.faces} dev faces within eps ${p.options.eps} = ${pct(p.successRate)}; median best MSE ${p.medianMinMse.toExponential(3)} ` +
+        `(${p.resolution} px from ${p.lowResolution} px, ${p.options.steps} steps, ${p.secondsPerFace.toFixed(1)} s/face)`,
+    );
+  }
+  if (e.identity) {
+    const i = e.identity;
+    lines.push(
+      `identity Frechet: generated vs real ${fd(i.frechet)} (${i.generated.described} vs ${i.real.described} faces; no face in ${i.generated.noFace} samples, ${i.real.noFace} real); ` +
+        `floor real vs real ${fd(i.floor)} (${i.halves.a} vs ${i.halves.b}), generated vs real at that size ${fd(i.generatedVsHalf)}`,
+    );
+  }
+  return lines;
+}
+
+export async function evalModel(flags: EvalModelFlags): Promise<Record<string, unknown>> {
+  const out = flags.out ? resolve(flags.out) : undefined;
+  if (out && existsSync(out) && !flags.force) throw new Error(`${out} already exists; pass --force to overwrite, or choose another --out`);
+  const started = new Date();
+  const backend = await initBackend();
+  process.stderr.write(`backend: ${backend.description}\n`);
+  const modelPath = flags.model ?? defaultModelPath();
+  const model = await loadModel(modelPath, { gaussianFit: flags.gaussianFit });
+  const datasetDir = resolve(flags.dataset);
+  try {
+    const analyzer = await faceAnalyzerInfo();
+    process.stderr.write(`model: ${model.source} (${model.synthesis.config.resolution} px); faces: ${analyzer.description}; seed ${flags.seed}\n`);
+    const bars = new Map<string, Progress>();
+    const labels = { samples: 'samples', real: 'real faces', pulse: 'pulse' } as const;
+    const formats = {
+      samples: '{bar} {value}/{total} generated + analysed | left {eta_formatted}',
+      real: '{bar} {value}/{total} analysed | left {eta_formatted}',
+      pulse: '{bar} {value}/{total} faces ({step}) | left {eta_formatted}',
+    } as const;
+    let evaluation: ModelEvaluation;
+    try {
+      evaluation = await evaluateModel(model, {
+        samples: flags.samples,
+        pulseFaces: flags.pulseFaces,
+        fidSamples: flags.fidSamples,
+        realFaces: flags.realFaces,
+        datasetDir,
+        seed: flags.seed,
+        pulse: flags.steps !== undefined ? { steps: flags.steps } : undefined,
+        pulseBatchSize: flags.pulseBatch,
+        sampleBatchSize: flags.sampleBatch,
+        onProgress: (stage, done, total, fields) => {
+          let bar = bars.get(stage);
+          if (!bar) {
+            for (const b of bars.values()) b.stop();
+            bar = createProgress(labels[stage], total, formats[stage], flags.quiet ?? false);
+            bars.set(stage, bar);
+          }
+          bar.update(Math.floor(done), { step: '', ...fields });
+        },
+      });
+    } finally {
+      for (const b of bars.values()) b.stop();
+    }
+    const report = {
+      kind: 'pulse-eval-model',
+      model: model.source,
+      resolution: model.synthesis.config.resolution,
+      backend: backend.name,
+      backendDescription: backend.description,
+      faceAnalyzer: { ...analyzer, backend: analyzer.backend.name },
+      dataset: datasetDir,
+      seed: flags.seed,
+      counts: {
+        samples: flags.samples,
+        pulseFaces: flags.pulseFaces,
+        fidSamples: flags.fidSamples,
+        realFaces: flags.realFaces ?? flags.fidSamples,
+      },
+      started: started.toISOString(),
+      seconds: evaluation.seconds,
+      node: process.version,
+      summary: summarize(evaluation),
+      detection: evaluation.detection,
+      pulse: evaluation.pulse,
+      identity: evaluation.identity,
+    };
+    for (const line of report.summary) process.stderr.write(`${line}\n`);
+    process.stderr.write(`evaluation took ${formatSeconds(evaluation.seconds)}\n`);
+    if (out) {
+      writeJsonAtomic(out, report, flags.force ?? false);
+      process.stderr.write(`report: ${out}\n`);
+    } else {
+      process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
+    }
+    return report;
+  } finally {
+    model.dispose();
+  }
+}
+
+export function registerEvalModel(program: Command): void {
+  program
+    .command('eval-model')
+    .description('measure a generator: face detection rate of samples, PULSE on LFW dev faces, Frechet distance of face descriptors')
+    .option('--model <path>', 'model directory (model.json) or synthesis .pt checkpoint (default: the built-in model)')
+    .option('--gaussian-fit <file>', 'Gaussian fit .pt for a PyTorch checkpoint without one')
+    .option('--dataset <dir>', 'LFW-style dataset with a dev split (manifest.csv)', defaultLfwDir())
+    .addOption(new Option('--samples <n>', 'random samples for the detection rate (0 skips)').argParser(count('samples')).default(256))
+    .addOption(new Option('--pulse-faces <n>', 'dev faces for PULSE at 8x (0 skips)').argParser(count('pulse-faces')).default(100))
+    .addOption(new Option('--fid-samples <n>', 'random samples for the descriptor Frechet distance (0 skips)').argParser(count('fid-samples')).default(500))
+    .addOption(new Option('--real-faces <n>', 'dev faces for the Frechet distance (default: --fid-samples)').argParser(count('real-faces')))
+    .addOption(new Option('--steps <n>', 'PULSE steps (default: PULSE default, 100)').argParser(count('steps', 1)))
+    .addOption(new Option('--seed <n>', 'seed of the samples and of PULSE').argParser(count('seed')).default(1))
+    .addOption(new Option('--pulse-batch <n>', 'dev faces optimised together').argParser(count('pulse-batch', 1)).default(8))
+    .addOption(new Option('--sample-batch <n>', 'samples generated per synthesis pass').argParser(count('sample-batch', 1)).default(16))
+    .option('--out <file>', 'write the JSON report here (default: stdout)')
+    .option('--force', 'overwrite --out')
+    .option('--quiet', 'no progress bars')
+    .action(async (flags: EvalModelFlags) => {
+      await evalModel(flags);
+    });
+}

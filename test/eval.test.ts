@@ -1,0 +1,350 @@
+/**
+ * Evaluation: the Frechet distance's linear algebra against hand-computed cases; the face
+ * analyser on real LFW faces (read from ../shared, never copied); the three measurements end
+ * to end on a tiny random generator with tiny counts; the CLI command on the same.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { frechetDistance, frechetFromStats, gaussianStats, sqrtPsd, symmetricEigen, traceSqrtProduct } from '../src/eval/frechet.js';
+import { FACE_PROTOCOL, analyzeFaces, describeFaces, descriptorDistance, detectFaces, prepareFaceCanvas } from '../src/eval/face-analysis.js';
+import {
+  analyzeSamples,
+  evaluateModel,
+  generateSamples,
+  measureDetectionRate,
+  measureIdentityFrechet,
+  measurePulse,
+  median,
+  splitByIdentity,
+} from '../src/eval/evaluate-model.js';
+import { registerEvalModel } from '../src/cli/eval-model.js';
+import { cropAndResize, LFW_CROP } from '../src/data/crop.js';
+import { type LoadedModel, loadModel } from '../src/model/model.js';
+import { gaussian } from '../src/util/random.js';
+import { useTestBackend } from './helpers/backend.js';
+import { LFW_IMAGES, SHARED } from './helpers/paths.js';
+import { writeTinyTorchModel } from './helpers/tiny-model.js';
+
+const LFW = join(SHARED, 'datasets', 'lfw');
+
+beforeAll(async () => {
+  await useTestBackend();
+});
+
+function close(a: number, b: number, tol = 1e-10): void {
+  expect(Math.abs(a - b), `${a} vs ${b}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b)));
+}
+
+describe('Frechet distance', () => {
+  it('symmetricEigen: a 2x2 case by hand, and a 128x128 random matrix reconstructed', () => {
+    const e = symmetricEigen([2, 1, 1, 2], 2);
+    close(e.values[0], 1);
+    close(e.values[1], 3);
+    // eigenvector of 3 is (1,1)/sqrt2 up to sign
+    close(Math.abs(e.vectors[0 * 2 + 1]), Math.SQRT1_2);
+    close(Math.abs(e.vectors[1 * 2 + 1]), Math.SQRT1_2);
+
+    const n = 128;
+    const g = gaussian('eig', n * n);
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = g[i * n + j] + g[j * n + i];
+    const { values, vectors } = symmetricEigen(a, n);
+    let recon = 0;
+    let ortho = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        let o = 0;
+        for (let k = 0; k < n; k++) {
+          s += vectors[i * n + k] * values[k] * vectors[j * n + k];
+          o += vectors[k * n + i] * vectors[k * n + j];
+        }
+        recon = Math.max(recon, Math.abs(s - a[i * n + j]));
+        ortho = Math.max(ortho, Math.abs(o - (i === j ? 1 : 0)));
+      }
+    }
+    expect(recon).toBeLessThan(1e-10);
+    expect(ortho).toBeLessThan(1e-12);
+    for (let k = 1; k < n; k++) expect(values[k]).toBeGreaterThanOrEqual(values[k - 1]);
+    let trace = 0;
+    for (let i = 0; i < n; i++) trace += a[i * n + i];
+    close(values.reduce((s, v) => s + v, 0), trace, 1e-10);
+  });
+
+  it('sqrtPsd squares back; negative rounding eigenvalues are clamped', () => {
+    const m = [4, 2, 0, 2, 3, 1, 0, 1, 2];
+    const r = sqrtPsd(m, 3);
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        let s = 0;
+        for (let k = 0; k < 3; k++) s += r[i * 3 + k] * r[k * 3 + j];
+        close(s, m[i * 3 + j], 1e-12);
+      }
+    }
+    const singular = sqrtPsd([1, 1, 1, 1], 2); // eigenvalues 0 and 2
+    for (const v of singular) close(v, Math.SQRT1_2, 1e-12);
+  });
+
+  it('1-D: (m1-m2)^2 + (s1-s2)^2 with unbiased variances', () => {
+    // x: mean 2, var 1; y: mean 5, var 20/3
+    const r = frechetDistance([[1], [2], [3]], [[2], [4], [6], [8]]);
+    close(r.distance, 9 + 1 + 20 / 3 - 2 * Math.sqrt(20 / 3));
+    close(r.meanTerm, 9);
+    expect(r.counts).toEqual([3, 4]);
+  });
+
+  it('2x2 non-commuting covariances: Tr sqrt(S1 S2) = sqrt(tr(S1 S2) + 2 sqrt(det S1 det S2))', () => {
+    // S1 = [[2,1],[1,2]], S2 = [[1,0],[0,3]]: tr(S1 S2) = 8, det S1 = det S2 = 3 -> sqrt(14)
+    close(traceSqrtProduct([2, 1, 1, 2], [1, 0, 0, 3], 2), Math.sqrt(14), 1e-12);
+    close(traceSqrtProduct([1, 0, 0, 3], [2, 1, 1, 2], 2), Math.sqrt(14), 1e-12);
+    const r = frechetFromStats(
+      { dim: 2, count: 10, mean: Float64Array.from([1, 0]), cov: Float64Array.from([2, 1, 1, 2]) },
+      { dim: 2, count: 10, mean: Float64Array.from([0, 2]), cov: Float64Array.from([1, 0, 0, 3]) },
+    );
+    close(r.distance, 5 + (4 + 4) - 2 * Math.sqrt(14), 1e-12);
+  });
+
+  it('diagonal covariances: sum (sqrt(a_i) - sqrt(b_i))^2', () => {
+    const a = [1, 4, 9, 0.25];
+    const b = [4, 4, 1, 1];
+    const diag = (d: number[]) => {
+      const m = new Float64Array(16);
+      d.forEach((v, i) => (m[i * 4 + i] = v));
+      return m;
+    };
+    const z = new Float64Array(4);
+    const r = frechetFromStats({ dim: 4, count: 5, mean: z, cov: diag(a) }, { dim: 4, count: 5, mean: z, cov: diag(b) });
+    close(r.distance, a.reduce((s, v, i) => s + (Math.sqrt(v) - Math.sqrt(b[i])) ** 2, 0), 1e-12);
+  });
+
+  it('d(X, X) = 0, symmetry, and mean shifts, on 128-d sets', () => {
+    const x = Array.from({ length: 200 }, (_, i) => gaussian(`x${i}`, 128));
+    const y = Array.from({ length: 150 }, (_, i) => gaussian(`y${i}`, 128).map((v, k) => v * (1 + (k % 3)) + 0.1));
+    const self = frechetDistance(x, x);
+    expect(Math.abs(self.distance)).toBeLessThan(1e-8);
+    close(frechetDistance(x, y).distance, frechetDistance(y, x).distance, 1e-9);
+    const shifted = x.map((v) => v.map((e, k) => e + (k === 3 ? 2 : 0)));
+    close(frechetDistance(x, shifted).distance, 4, 1e-8);
+    // fewer vectors than dimensions: singular covariances still work
+    const few = frechetDistance(x.slice(0, 10), x.slice(0, 10));
+    expect(Math.abs(few.distance)).toBeLessThan(1e-8);
+  });
+
+  it('gaussianStats: unbiased covariance, input checks', () => {
+    const s = gaussianStats([
+      [1, 2],
+      [3, 6],
+    ]);
+    expect(Array.from(s.mean)).toEqual([2, 4]);
+    expect(Array.from(s.cov)).toEqual([2, 4, 4, 8]);
+    expect(() => gaussianStats([[1, 2]])).toThrow(/at least 2/);
+    expect(() => gaussianStats([[1, 2], [3]])).toThrow(/vector 1 has 1/);
+  });
+});
+
+describe('face analysis (face-api, on real LFW faces)', () => {
+  // a same-person pair from pairs.csv and a different-person pair sharing its first image
+  const pairs = readFileSync(join(LFW, 'pairs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const [a, b] = pairs.find((p) => p[2] === '1')!;
+  const other = pairs.find((p) => p[2] === '0' && !p[0].startsWith(a.split('_0')[0]))![0];
+  let faces: { name: string; image: Awaited<ReturnType<typeof cropAndResize>> }[];
+
+  beforeAll(async () => {
+    faces = await Promise.all([a, b, other].map(async (name) => ({ name, image: await cropAndResize(join(LFW_IMAGES, name), LFW_CROP, 64) })));
+  });
+
+  it('the canvas is the face upscaled to 160 px in a grey border', async () => {
+    const { canvas, offset } = await prepareFaceCanvas(faces[0].image);
+    expect(offset).toBe(FACE_PROTOCOL.upscaleTo * FACE_PROTOCOL.marginFraction);
+    expect(canvas.width).toBe(FACE_PROTOCOL.upscaleTo + 2 * offset);
+    expect(canvas.data[0]).toBe(FACE_PROTOCOL.padValue);
+  });
+
+  it('finds the faces, and same-person descriptors are closer than different-person ones', async () => {
+    const images = faces.map((f) => f.image);
+    const det = await detectFaces(images);
+    for (const d of det) {
+      expect(d.found).toBe(true);
+      expect(d.score).toBeGreaterThanOrEqual(FACE_PROTOCOL.minConfidence);
+      // the box lies roughly on the 64 px face
+      expect(d.box!.x).toBeGreaterThan(-16);
+      expect(d.box!.x + d.box!.width).toBeLessThan(80);
+      expect(d.box!.width).toBeGreaterThan(24);
+    }
+    const t = performance.now();
+    const desc = await describeFaces(images);
+    const msPerImage = (performance.now() - t) / images.length;
+    for (const d of desc) {
+      expect(d).toBeInstanceOf(Float32Array);
+      expect(d!.length).toBe(128);
+      const norm = Math.hypot(...d!);
+      expect(norm).toBeGreaterThan(0.5);
+      expect(norm).toBeLessThan(2);
+    }
+    const same = descriptorDistance(desc[0]!, desc[1]!);
+    const diff = descriptorDistance(desc[0]!, desc[2]!);
+    console.log(`face-api: ${faces.map((f) => f.name).join(', ')}: same ${same.toFixed(3)}, different ${diff.toFixed(3)}; ${msPerImage.toFixed(0)} ms/image (detect + describe)`);
+    expect(same).toBeLessThan(diff);
+    expect(same).toBeLessThan(0.6);
+  });
+
+  it('a flat grey image has no face and no descriptor', async () => {
+    const grey = { width: 64, height: 64, data: new Float32Array(64 * 64 * 3).fill(0.5) };
+    const [r] = await analyzeFaces([grey], { descriptors: true });
+    expect(r.found).toBe(false);
+    expect(r.descriptor).toBeNull();
+  });
+});
+
+describe('evaluate-model on a tiny random generator', () => {
+  let model: LoadedModel;
+
+  beforeAll(async () => {
+    model = await loadModel(await writeTinyTorchModel());
+  });
+  afterAll(() => model?.dispose());
+
+  it('samples are deterministic, in [0, 1], and independent of the batch', async () => {
+    const tensors = tf.memory().numTensors;
+    const all = await generateSamples(model, 0, 3, 4);
+    const last = await generateSamples(model, 2, 1, 4);
+    expect(all).toHaveLength(3);
+    expect(all[0].width).toBe(32);
+    for (const im of all) for (const v of im.data) expect(v >= 0 && v <= 1).toBe(true);
+    const maxDiff = Math.max(...all[2].data.map((v, i) => Math.abs(v - last[0].data[i])));
+    expect(maxDiff).toBeLessThan(1e-4); // batch size changes float summation order on some backends
+    expect(Math.max(...all[0].data.map((v, i) => Math.abs(v - all[1].data[i])))).toBeGreaterThan(1e-3);
+    expect(tf.memory().numTensors).toBe(tensors);
+  });
+
+  it('measureDetectionRate returns a well-formed result', async () => {
+    const r = await measureDetectionRate(model, { samples: 3, seed: 1, batchSize: 2 });
+    expect(r.samples).toBe(3);
+    expect(r.scores).toHaveLength(3);
+    expect(r.detected).toBeGreaterThanOrEqual(0);
+    expect(r.rate).toBeCloseTo(r.detected / 3);
+    expect(r.target).toBe(0.9);
+    expect(r.meetsTarget).toBe(r.rate >= 0.9);
+    expect(r.seconds).toBeGreaterThan(0);
+  });
+
+  it('measurePulse runs PULSE on dev faces at 8x', async () => {
+    const progress: number[] = [];
+    const r = await measurePulse(model, { datasetDir: LFW, faces: 3, seed: 2, pulse: { steps: 2 }, batchSize: 2, onProgress: (d) => progress.push(d) });
+    expect(r.faces).toBe(3);
+    expect(r.factor).toBe(8);
+    expect(r.lowResolution).toBe(4);
+    expect(r.options.steps).toBe(2);
+    expect(r.options.seed).toBe(2);
+    expect(r.perFace).toHaveLength(3);
+    for (const f of r.perFace) {
+      expect(f.file).toMatch(/\.jpg$/);
+      expect(Number.isFinite(f.minMse)).toBe(true);
+      expect(f.minMse).toBeLessThanOrEqual(f.finalMse + 1e-12);
+      expect(f.success).toBe(f.minMse <= r.options.eps);
+    }
+    expect(r.succeeded).toBe(r.perFace.filter((f) => f.success).length);
+    expect(r.medianMinMse).toBe(median(r.perFace.map((f) => f.minMse)));
+    expect(progress.at(-1)).toBe(3);
+  });
+
+  it('measureIdentityFrechet: descriptors of samples vs dev faces, floor from identity-disjoint halves', async () => {
+    // the first 9 dev faces: AJ_Lamas, Abbas_Kiarostami, Abdullah x4, Adam_Scott x2, Alek_Wek
+    const r = await measureIdentityFrechet(model, { samples: 2, realFaces: 9, datasetDir: LFW, seed: 3 });
+    expect(r.generated.images).toBe(2);
+    expect(r.generated.described + r.generated.noFace).toBe(2);
+    expect(r.real.images).toBe(9);
+    expect(r.real.described + r.real.noFace).toBe(9);
+    expect(r.real.described).toBeGreaterThanOrEqual(7); // real faces at 32 px are mostly still found
+    expect(r.halves.a + r.halves.b).toBe(r.real.described);
+    expect(r.halves.identitiesA + r.halves.identitiesB).toBe(r.real.identities);
+    expect(typeof r.floor.distance).toBe('number');
+    expect(r.floor.distance!).toBeGreaterThan(0);
+    // random-weight samples hold no faces: the distance says why it is missing
+    if (r.generated.described < 2) {
+      expect(r.frechet.distance).toBeNull();
+      expect(r.frechet.note).toMatch(/at least 2/);
+    }
+  });
+
+  it('measureIdentityFrechet reuses a given analysis (here with real descriptors planted)', async () => {
+    const real = await Promise.all(
+      ['Abel_Pacheco_0001.jpg', 'Abel_Pacheco_0004.jpg', 'AJ_Lamas_0001.jpg'].map((f) => cropAndResize(join(LFW_IMAGES, f), LFW_CROP, 32)),
+    );
+    const analyses = await analyzeFaces(real, { descriptors: true });
+    expect(analyses.every((x) => x.found)).toBe(true);
+    const r = await measureIdentityFrechet(model, {
+      samples: 3,
+      realFaces: 4,
+      datasetDir: LFW,
+      seed: 9,
+      analysis: { analyses, seed: 9, generateSeconds: 0, analyzeSeconds: 0 },
+    });
+    expect(r.generated.described).toBe(3);
+    expect(r.frechet.distance).toBeGreaterThan(0);
+    expect(r.generatedVsHalf.distance === null || r.generatedVsHalf.distance > 0).toBe(true);
+  });
+
+  it('splitByIdentity keeps each person in one half and balances the halves', () => {
+    const items = ['a', 'a', 'a', 'b', 'c', 'c', 'd'].map((identity, i) => ({ identity, key: `f${i}` }));
+    const [x, y] = splitByIdentity(items);
+    expect(x.length + y.length).toBe(7);
+    const ids = (h: typeof items) => new Set(h.map((i) => i.identity));
+    for (const id of ids(x)) expect(ids(y).has(id)).toBe(false);
+    expect(Math.abs(x.length - y.length)).toBeLessThanOrEqual(3);
+  });
+
+  it('evaluateModel shares one sample analysis between detection and Frechet', async () => {
+    const stages = new Set<string>();
+    const e = await evaluateModel(model, {
+      samples: 2,
+      pulseFaces: 0,
+      fidSamples: 3,
+      realFaces: 4,
+      datasetDir: LFW,
+      seed: 5,
+      onProgress: (s) => stages.add(s),
+    });
+    expect(e.pulse).toBeNull();
+    expect(e.detection!.samples).toBe(2);
+    expect(e.identity!.generated.images).toBe(3);
+    expect([...stages].sort()).toEqual(['real', 'samples']);
+    const again = await analyzeSamples(model, { count: 2, seed: 5, descriptors: false });
+    expect(again.analyses.map((a) => a.score)).toEqual(e.detection!.scores);
+  });
+
+  it('the eval-model command writes a JSON report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-eval-'));
+    const out = join(dir, 'report.json');
+    const program = new Command('pulse').exitOverride();
+    registerEvalModel(program);
+    const we = process.stderr.write.bind(process.stderr);
+    let err = '';
+    process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
+    try {
+      await program.parseAsync(
+        ['eval-model', '--model', model.source, '--dataset', LFW, '--samples', '2', '--pulse-faces', '2', '--fid-samples', '2', '--real-faces', '4', '--steps', '1', '--pulse-batch', '2', '--quiet', '--out', out],
+        { from: 'user' },
+      );
+    } finally {
+      process.stderr.write = we;
+    }
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    expect(report.model).toBe(model.source);
+    expect(report.backend).toBe(tf.getBackend());
+    expect(report.counts).toEqual({ samples: 2, pulseFaces: 2, fidSamples: 2, realFaces: 4 });
+    expect(report.detection.samples).toBe(2);
+    expect(report.pulse.faces).toBe(2);
+    expect(report.pulse.options.steps).toBe(1);
+    expect(report.identity.real.images).toBe(4);
+    expect(report.faceAnalyzer.protocol).toEqual(FACE_PROTOCOL);
+    expect(err).toMatch(/detection: face found in/);
+    await expect(
+      program.parseAsync(['eval-model', '--model', model.source, '--samples', '0', '--pulse-faces', '0', '--fid-samples', '0', '--out', out], { from: 'user' }),
+    ).rejects.toThrow(/already exists/);
+  });
+});
