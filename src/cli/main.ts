@@ -10,6 +10,7 @@ import { registerBench } from './bench.js';
 import { registerTrain } from './train.js';
 import { registerDemo } from './demo.js';
 import { registerEvalModel } from './eval-model.js';
+import { registerExperiment } from './experiment.js';
 
 export function buildProgram(): Command {
   const program = new Command('pulse')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerDemo(program);
   registerEvalModel(program);
+  registerExperiment(program);
   return program;
 }
 

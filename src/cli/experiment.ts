@@ -1,0 +1,65 @@
+/**
+ * `pulse experiment <config.json>`: runs a grid of images x seeds x PULSE hyperparameters
+ * (experiments/README.md), resumably and optionally sharded; `pulse experiment summarize
+ * <config.json>` merges every shard's results into summary.csv and summary.json.
+ */
+import { Command, Option } from 'commander';
+import { loadExperimentConfig } from '../experiments/config.js';
+import { parseShard } from '../experiments/grid.js';
+import { runExperiment, summarizeExperiment } from '../experiments/runner.js';
+
+interface ExperimentFlags {
+  shard?: string;
+  dryRun?: boolean;
+  backend?: string;
+  summarize?: boolean;
+  retryFailed?: boolean;
+  maxRuns?: number;
+  quiet?: boolean;
+}
+
+function nonNegativeInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`--${name} "${v}" is not an integer >= 0`);
+    return n;
+  };
+}
+
+export function registerExperiment(program: Command): void {
+  const cmd = program
+    .command('experiment')
+    .description('run a grid of images x seeds x PULSE options from a JSON config (resumable, shardable); see experiments/README.md')
+    .argument('<config>', 'experiment config (JSON)')
+    .option('--shard <i/n>', 'run only shard i of n (runs whose grid index mod n is i-1), appending to results.shard-i-of-n.jsonl')
+    .option('--dry-run', 'list the runs (index, id, status, image, seed, options) and do nothing')
+    // The program-level --backend takes the value wherever it is written; this one documents it here.
+    .option('--backend <name>', 'compute backend: auto, tensorflow-gpu, tensorflow, wasm, cpu (default: $PULSE_BACKEND or auto)')
+    .option('--summarize', 'write summary.csv and summary.json afterwards')
+    .option('--retry-failed', 'run again the runs recorded as errors')
+    .addOption(new Option('--max-runs <n>', 'stop after n runs (the next call goes on)').argParser(nonNegativeInt('max-runs')))
+    .option('--quiet', 'no progress bar')
+    .action(async (configPath: string, flags: ExperimentFlags) => {
+      const config = loadExperimentConfig(configPath);
+      const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+      const backend = flags.backend ?? (program.opts().backend as string | undefined);
+      const report = await runExperiment(config, {
+        shard,
+        dryRun: flags.dryRun,
+        backend,
+        maxRuns: flags.maxRuns,
+        retryFailed: flags.retryFailed,
+        quiet: flags.quiet,
+      });
+      if (flags.summarize && !flags.dryRun) await summarizeExperiment(config);
+      process.exitCode = report.failed > 0 ? 1 : 0;
+    });
+  cmd
+    .command('summarize')
+    .description('merge the results of every shard into summary.csv and summary.json (one row per grid point)')
+    .argument('<config>', 'experiment config (JSON)')
+    .action(async (configPath: string) => {
+      await summarizeExperiment(loadExperimentConfig(configPath));
+      process.exitCode = 0;
+    });
+}

@@ -1,0 +1,434 @@
+/**
+ * Runs an experiment's grid (or one shard of it), resumably: runs whose id already has a line
+ * in any results file of the folder are skipped; each finished run appends one line (see
+ * results.ts). A bad image or a failing run is recorded as a line with status "error" and the
+ * grid goes on. One process per results file: a lock file refuses a second one.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, relative } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../backend/select.js';
+import { LFW_CROP, cropAndResize } from '../data/crop.js';
+import { type RgbImage, imageFromNhwc, readImage, writePng } from '../io/image.js';
+import { type LoadedModel, loadModel } from '../model/model.js';
+import { defaultModelPath } from '../model/default-model.js';
+import { BicubicDownsampler } from '../pulse/bicubic.js';
+import { factorFor, runPulse } from '../pulse/run.js';
+import { writeFileAtomic } from '../util/files.js';
+import { createProgress, formatSeconds } from '../cli/progress.js';
+import type { ExperimentConfig } from './config.js';
+import { type ImageSpec, type RunSpec, type Shard, expandGrid, listImages, pointLabel, shardLabel, shardRuns } from './grid.js';
+import {
+  RESULT_VERSION,
+  type PointSummary,
+  type ResultLine,
+  appendResultLine,
+  compactTrace,
+  readAllResults,
+  repairResultsFile,
+  resultsFileName,
+  solutionResults,
+  summarizePoints,
+  summaryCsv,
+} from './results.js';
+
+export interface RunExperimentOptions {
+  /** Run only this shard (runs whose grid index mod n is i - 1); it appends to results.shard-i-of-n.jsonl. */
+  readonly shard?: Shard;
+  /** List the runs (and whether each is done) without running anything. */
+  readonly dryRun?: boolean;
+  /** Backend request (default: $PULSE_BACKEND or auto). */
+  readonly backend?: string;
+  /** Stop after this many runs (for tests and time-boxed jobs); the rest run on the next call. */
+  readonly maxRuns?: number;
+  /** Run again the runs whose recorded result is an error (default: they count as finished). */
+  readonly retryFailed?: boolean;
+  /** No progress bar. */
+  readonly quiet?: boolean;
+  /** Messages and warnings (default: stderr). */
+  readonly log?: (line: string) => void;
+  /** Dry-run listing (default: stdout). */
+  readonly print?: (line: string) => void;
+}
+
+export type RunStatus = 'done' | 'failed' | 'pending';
+
+export interface ExperimentReport {
+  /** Runs in the whole grid. */
+  readonly total: number;
+  /** This shard's runs (all of them without a shard), in order. */
+  readonly runs: readonly RunSpec[];
+  /** Status of each of `runs` after this call, by id. */
+  readonly status: ReadonlyMap<string, RunStatus>;
+  /** Runs of the shard skipped because a result was already recorded. */
+  readonly skipped: number;
+  /** Runs done by this call (ok or error). */
+  readonly ran: number;
+  /** Of `ran`, those recorded as errors. */
+  readonly failed: number;
+  /** Runs of the shard still without a result. */
+  readonly remaining: number;
+  /** The file this call appends to. */
+  readonly resultsFile: string;
+}
+
+const stderrLog = (line: string) => void process.stderr.write(`${line}\n`);
+const stdoutPrint = (line: string) => void process.stdout.write(`${line}\n`);
+
+/** Runs (or lists, with dryRun) the experiment's runs of one shard. */
+export async function runExperiment(config: ExperimentConfig, options: RunExperimentOptions = {}): Promise<ExperimentReport> {
+  const log = options.log ?? stderrLog;
+  if (options.maxRuns !== undefined && (!Number.isInteger(options.maxRuns) || options.maxRuns < 0)) {
+    throw new Error(`maxRuns=${options.maxRuns} must be an integer >= 0`);
+  }
+  const images = await listImages(config);
+  const all = expandGrid(config, images);
+  const mine = shardRuns(all, options.shard);
+  const resultsFile = join(config.out, resultsFileName(options.shard));
+  const shardText = shardLabel(options.shard);
+  const isDone = (line: ResultLine | undefined) => line !== undefined && (line.status === 'ok' || !options.retryFailed);
+
+  if (options.dryRun) {
+    const { results } = readAllResults(config.out, log);
+    const status = new Map<string, RunStatus>();
+    const print = options.print ?? stdoutPrint;
+    for (const r of mine) {
+      const line = results.get(r.id);
+      const s: RunStatus = !line ? 'pending' : line.status === 'ok' ? 'done' : 'failed';
+      status.set(r.id, s);
+      print(`${r.index}\t${r.id}\t${s}\t${r.image.id}\tseed=${r.seed}\t${pointLabel(r.point)}`);
+    }
+    const pending = mine.filter((r) => !isDone(results.get(r.id))).length;
+    log(
+      `${config.name}: ${all.length} runs in the grid (${images.length} images x ${config.seeds.length} seeds x ${all.length / Math.max(1, images.length * config.seeds.length)} points)` +
+        `${shardText ? `; shard ${shardText} has ${mine.length}` : ''}; ${mine.length - pending} finished, ${pending} to run; results in ${config.out}`,
+    );
+    return { total: all.length, runs: mine, status, skipped: mine.length - pending, ran: 0, failed: 0, remaining: pending, resultsFile };
+  }
+
+  // Nothing to do? (read quietly; the locked read below reports what it finds)
+  const statusOf = (results: ReadonlyMap<string, ResultLine>) => {
+    const status = new Map<string, RunStatus>();
+    for (const r of mine) {
+      const line = results.get(r.id);
+      status.set(r.id, !line ? 'pending' : line.status === 'ok' ? 'done' : 'failed');
+    }
+    return status;
+  };
+  const before = readAllResults(config.out).results;
+  if (mine.every((r) => isDone(before.get(r.id)))) {
+    log(`${config.name}: all ${mine.length} runs${shardText ? ` of shard ${shardText}` : ''} are finished; results in ${config.out}`);
+    return { total: all.length, runs: mine, status: statusOf(before), skipped: mine.length, ran: 0, failed: 0, remaining: 0, resultsFile };
+  }
+
+  // Backend and model first, so a bad model fails before anything is written.
+  const backend = await initBackend(options.backend);
+  log(`backend: ${backend.description}`);
+  let modelPath = config.model;
+  if (modelPath === null) {
+    try {
+      modelPath = defaultModelPath();
+    } catch (err) {
+      throw new Error(
+        `${config.source}: model: not set, and the built-in model (models/default) is missing; set "model" to a model directory (model.json) or a synthesis .pt checkpoint`,
+        { cause: err },
+      );
+    }
+  }
+  const model = await loadModel(modelPath);
+  let releaseLock = () => {};
+  try {
+    const resolution = model.synthesis.config.resolution;
+    const factor = config.inputs.factor;
+    if (resolution % factor !== 0) throw new Error(`${config.source}: inputs.factor ${factor} does not divide the model's ${resolution} px side`);
+    factorFor(resolution, resolution / factor, `a ${factor}x downscaled face`);
+    log(`model: ${model.source} (${resolution} px), LR faces ${resolution / factor} px (factor ${factor})`);
+
+    mkdirSync(config.out, { recursive: true });
+    releaseLock = takeLock(`${resultsFile}.lock`);
+    repairResultsFile(resultsFile, log);
+    const { results, duplicates } = readAllResults(config.out, log);
+    if (duplicates > 0) log(`warning: ${duplicates} run(s) have more than one result in ${config.out}; the first is used`);
+    const status = statusOf(results);
+    const todo = mine.filter((r) => !isDone(results.get(r.id)));
+    const skipped = mine.length - todo.length;
+    log(
+      `${config.name}: ${all.length} runs in the grid${shardText ? `, ${mine.length} in shard ${shardText}` : ''}; ` +
+        `${skipped} already finished, ${todo.length} to run; results -> ${resultsFile}`,
+    );
+    let ran = 0;
+    let failed = 0;
+    const prepare = targetPreparer(model, factor);
+    const limit = Math.min(todo.length, options.maxRuns ?? Infinity);
+    const bar = createProgress(config.name, mine.length, '{bar} {value}/{total} runs | {run} | ETA {left}', options.quiet ?? false);
+    let sessionSeconds = 0;
+    bar.update(skipped, { run: 'starting', left: '?' });
+    try {
+      for (let n = 0; n < limit; n++) {
+        const run = todo[n];
+        const started = performance.now();
+        const remainingAfter = todo.length - n - 1;
+        const label = `${run.image.id} seed ${run.seed} ${pointLabel(run.point)}`;
+        const line = await executeRun(run, {
+          config,
+          model,
+          prepare,
+          backendName: backend.name,
+          shard: shardText,
+          onStep: (step, total) => {
+            const elapsed = (performance.now() - started) / 1000;
+            const per = n > 0 ? sessionSeconds / n : (elapsed / step) * total;
+            bar.update(skipped + n, { run: `${label} step ${step}/${total}`, left: formatSeconds(Math.max(0, per * (remainingAfter + 1) - elapsed)) });
+          },
+        });
+        appendResultLine(resultsFile, line);
+        sessionSeconds += (performance.now() - started) / 1000;
+        ran++;
+        status.set(run.id, line.status === 'ok' ? 'done' : 'failed');
+        if (line.status === 'error') {
+          failed++;
+          log(`error: run ${run.id} (${label}): ${line.error}`);
+        }
+        bar.update(skipped + n + 1, { run: label, left: formatSeconds((sessionSeconds / (n + 1)) * remainingAfter) });
+      }
+    } finally {
+      bar.stop();
+    }
+    const remaining = todo.length - ran;
+    log(
+      `${config.name}: ran ${ran} run(s)${failed ? `, ${failed} failed (recorded as errors)` : ''}` +
+        `${remaining ? `; ${remaining} left (run the same command again to go on)` : '; this shard is complete'}`,
+    );
+    return { total: all.length, runs: mine, status, skipped, ran, failed, remaining, resultsFile };
+  } finally {
+    releaseLock();
+    model.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run
+
+type Preparer = (image: ImageSpec) => Promise<{ lr: RgbImage; notices: string[] }>;
+
+/** LR targets, prepared once per image (the last image is cached; runs come image by image). */
+function targetPreparer(model: LoadedModel, factor: number): Preparer {
+  const resolution = model.synthesis.config.resolution;
+  const low = resolution / factor;
+  let cached: { id: string; result: Promise<{ lr: RgbImage; notices: string[] }> } | null = null;
+  const downscale = (hr: RgbImage): RgbImage => {
+    const down = new BicubicDownsampler(factor);
+    try {
+      const t = tf.tidy(() => down.apply(tf.tensor4d(hr.data, [1, resolution, resolution, 3])));
+      const data = t.dataSync() as Float32Array;
+      t.dispose();
+      return { width: low, height: low, data };
+    } finally {
+      down.dispose();
+    }
+  };
+  const load = async (image: ImageSpec) => {
+    if (image.source === 'lfw') {
+      const hr = await cropAndResize(image.path, image.crop === 'center' ? 'center' : LFW_CROP, resolution);
+      return { lr: downscale(hr), notices: [] };
+    }
+    const { image: im, notices } = await readImage(image.path);
+    if (im.width !== im.height) throw new Error(`${image.path} is ${im.width}x${im.height}; the experiment needs square faces (crop them first)`);
+    if (im.width === resolution) return { lr: downscale(im), notices };
+    if (im.width === low) return { lr: im, notices };
+    throw new Error(
+      `${image.path} is ${im.width}x${im.width}; with factor ${factor} this model takes HR faces of ${resolution}x${resolution} (downscaled here) or LR faces of ${low}x${low}`,
+    );
+  };
+  return (image) => {
+    if (cached?.id !== image.id) cached = { id: image.id, result: load(image) };
+    return cached.result;
+  };
+}
+
+interface RunContext {
+  readonly config: ExperimentConfig;
+  readonly model: LoadedModel;
+  readonly prepare: Preparer;
+  readonly backendName: string;
+  readonly shard: string | null;
+  readonly onStep: (step: number, total: number) => void;
+}
+
+async function executeRun(run: RunSpec, ctx: RunContext): Promise<ResultLine> {
+  const { config, model } = ctx;
+  const start = performance.now();
+  const head = {
+    v: RESULT_VERSION,
+    id: run.id,
+    experiment: config.name,
+    index: run.index,
+    image: run.image.id,
+    imagePath: run.image.path,
+    seed: run.seed,
+    point: { ...run.point },
+    options: run.options,
+    shard: ctx.shard,
+    backend: ctx.backendName,
+    model: model.source,
+    factor: config.inputs.factor,
+  };
+  try {
+    const { lr, notices } = await ctx.prepare(run.image);
+    const target = tf.tensor4d(lr.data, [1, lr.height, lr.width, 3]);
+    let result;
+    try {
+      result = await runPulse(model, target, run.options, { onStep: (s) => ctx.onStep(s.step + 1, run.options.steps) });
+    } finally {
+      target.dispose();
+    }
+    let saved: { image: string; downscaled: string }[] | undefined;
+    if (config.saveImages) {
+      const dir = join(config.out, 'images');
+      mkdirSync(dir, { recursive: true });
+      saved = [];
+      const size = { width: result.resolution, height: result.resolution };
+      const lowSize = { width: result.lowResolution, height: result.lowResolution };
+      for (let k = 0; k < result.batch; k++) {
+        const stem = result.batch === 1 ? run.id : `${run.id}_${k + 1}`;
+        const hrPath = await writeFresh(dir, stem, imageFromNhwc(result.images, k, size));
+        const lrPath = await writeFresh(dir, `${stem}_lr`, imageFromNhwc(result.downscaled, k, lowSize));
+        saved.push({ image: relative(config.out, hrPath), downscaled: relative(config.out, lrPath) });
+      }
+    }
+    return {
+      ...head,
+      status: 'ok',
+      resolution: result.resolution,
+      lowResolution: result.lowResolution,
+      seconds: result.seconds,
+      finishedAt: new Date().toISOString(),
+      solutions: solutionResults(result, run.options.eps, saved),
+      trace: compactTrace(result),
+      ...(notices.length ? { notices } : {}),
+    };
+  } catch (err) {
+    return {
+      ...head,
+      status: 'error',
+      error: err instanceof Error ? err.message : String(err),
+      seconds: (performance.now() - start) / 1000,
+      finishedAt: new Date().toISOString(),
+    };
+  }
+}
+
+/** Writes STEM.png, or STEM.r2.png, STEM.r3.png, ... when taken (a redone run never overwrites). */
+async function writeFresh(dir: string, stem: string, image: RgbImage): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const path = join(dir, attempt === 1 ? `${stem}.png` : `${stem}.r${attempt}.png`);
+    if (existsSync(path)) continue;
+    try {
+      await writePng(path, image);
+      return path;
+    } catch (err) {
+      if (!existsSync(path)) throw err; // lost a race only if someone else created it
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock: one process per results file
+
+function takeLock(path: string): () => void {
+  const me = { host: hostname(), pid: process.pid, since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, JSON.stringify(me), { flag: 'wx' });
+      return () => rmSync(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder: { host?: string; pid?: number; since?: string } = {};
+    try {
+      holder = JSON.parse(readFileSync(path, 'utf8'));
+    } catch {
+      // unreadable: treated as held by an unknown process
+    }
+    if (holder.host === me.host && typeof holder.pid === 'number' && !pidAlive(holder.pid)) {
+      rmSync(path, { force: true }); // left by a process that was killed
+      continue;
+    }
+    throw new Error(
+      `${path} says this results file is in use by ${holder.host ?? '?'} pid ${holder.pid ?? '?'} since ${holder.since ?? '?'}; ` +
+        'run each shard in one process at a time (delete the lock file if that process is gone)',
+    );
+  }
+  throw new Error(`cannot take the lock ${path}`);
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summary
+
+export interface ExperimentSummary {
+  readonly experiment: string;
+  readonly config: string;
+  readonly generatedAt: string;
+  readonly resultFiles: readonly string[];
+  readonly gridKeys: readonly string[];
+  readonly runs: number;
+  readonly finished: number;
+  readonly failed: number;
+  readonly missing: number;
+  /** Result lines whose run is not in the current grid (an earlier version of the config). */
+  readonly ignored: number;
+  readonly points: readonly PointSummary[];
+  readonly errors: readonly { id: string; image: string; seed: number; point: Record<string, unknown>; error: string }[];
+}
+
+/** Merges every results file of the folder and writes summary.csv and summary.json. */
+export async function summarizeExperiment(
+  config: ExperimentConfig,
+  options: { log?: (line: string) => void } = {},
+): Promise<{ summary: ExperimentSummary; csvPath: string; jsonPath: string }> {
+  const log = options.log ?? stderrLog;
+  const runs = expandGrid(config, await listImages(config));
+  const { results, files } = readAllResults(config.out, log);
+  if (files.length === 0) throw new Error(`no results in ${config.out} yet; run \`pulse experiment ${config.source}\` first`);
+  const ids = new Set(runs.map((r) => r.id));
+  const ignored = [...results.keys()].filter((id) => !ids.has(id)).length;
+  if (ignored > 0) log(`notice: ${ignored} result(s) in ${config.out} are not runs of the current config; left out of the summary`);
+  const points = summarizePoints(runs, results);
+  const lines = runs.map((r) => results.get(r.id)).filter((l): l is ResultLine => l !== undefined);
+  const errors = lines.filter((l) => l.status === 'error').map((l) => ({ id: l.id, image: l.image, seed: l.seed, point: l.point, error: l.error ?? '' }));
+  const summary: ExperimentSummary = {
+    experiment: config.name,
+    config: config.source,
+    generatedAt: new Date().toISOString(),
+    resultFiles: files.map((f) => relative(config.out, f)),
+    gridKeys: config.gridKeys,
+    runs: runs.length,
+    finished: lines.length - errors.length,
+    failed: errors.length,
+    missing: runs.length - lines.length,
+    ignored,
+    points,
+    errors,
+  };
+  mkdirSync(config.out, { recursive: true });
+  const csvPath = join(config.out, 'summary.csv');
+  const jsonPath = join(config.out, 'summary.json');
+  writeFileAtomic(csvPath, summaryCsv(config.gridKeys, points), true);
+  writeFileAtomic(jsonPath, `${JSON.stringify(summary, null, 1)}\n`, true);
+  log(
+    `${config.name}: ${summary.finished} of ${summary.runs} runs finished, ${summary.failed} failed, ${summary.missing} not run; ` +
+      `summary -> ${csvPath}, ${jsonPath}`,
+  );
+  return { summary, csvPath, jsonPath };
+}
