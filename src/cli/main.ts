@@ -11,6 +11,7 @@ import { registerTrain } from './train.js';
 import { registerDemo } from './demo.js';
 import { registerEvalModel } from './eval-model.js';
 import { registerExperiment } from './experiment.js';
+import { registerModelCard } from './model-card.js';
 
 export function buildProgram(): Command {
   const program = new Command('pulse')
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerEvalModel(program);
   registerExperiment(program);
+  registerModelCard(program);
   return program;
 }
 

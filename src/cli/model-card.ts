@@ -1,0 +1,35 @@
+/** `pulse model-card --model DIR [--eval eval.json]`: writes DIR/MODEL_CARD.md from recorded facts. */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { readModelIndex } from '../io/model-format.js';
+import { renderModelCard } from '../model/model-card.js';
+import { writeFileAtomic } from '../util/files.js';
+
+export function registerModelCard(program: Command): void {
+  program
+    .command('model-card')
+    .description('write MODEL_CARD.md for a model directory from its metadata and an eval-model report')
+    .requiredOption('--model <dir>', 'model directory')
+    .option('--eval <file>', 'JSON report of pulse eval-model')
+    .option('--sample-grid <file>', 'sample grid PNG inside the model directory (relative path)')
+    .option('--status <text>', 'one sentence on the state of training')
+    .option('--force', 'overwrite an existing MODEL_CARD.md')
+    .action(async (flags: { model: string; eval?: string; sampleGrid?: string; status?: string; force?: boolean }) => {
+      const dir = resolve(flags.model);
+      const index = await readModelIndex(dir);
+      const evaluation = flags.eval ? JSON.parse(readFileSync(resolve(flags.eval), 'utf8')) : null;
+      const card = renderModelCard({
+        name: basename(dir),
+        config: index.config as Record<string, unknown>,
+        metadata: (index.metadata ?? {}) as Record<string, unknown>,
+        evaluation,
+        sampleGrid: flags.sampleGrid,
+        status: flags.status,
+      });
+      const out = join(dir, 'MODEL_CARD.md');
+      if (existsSync(out) && !flags.force) throw new Error(`${out} already exists; pass --force to rewrite it`);
+      writeFileAtomic(out, card, true);
+      process.stdout.write(`wrote ${out}\n`);
+    });
+}

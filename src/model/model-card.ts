@@ -1,0 +1,87 @@
+/**
+ * The model card of a trained model (models/NAME/MODEL_CARD.md), written from what the
+ * model directory records (training config, steps, images, time) and an evaluation report
+ * of `pulse eval-model`, so every number in it comes from a file, not from memory.
+ */
+import os from 'node:os';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface ModelCardInput {
+  readonly name: string;
+  /** model.json's `config` and `metadata`. */
+  readonly config: Json;
+  readonly metadata: Json;
+  /** The JSON report of `pulse eval-model`, if one was run. */
+  readonly evaluation?: Json | null;
+  /** Relative path of a sample grid PNG in the model folder. */
+  readonly sampleGrid?: string;
+  /** A sentence on the state of training (e.g. "interim: training continues"). */
+  readonly status?: string;
+}
+
+function pct(x: number | undefined): string {
+  return x === undefined || x === null ? 'not measured' : `${(100 * x).toFixed(1)}%`;
+}
+
+function hours(s: number | undefined): string {
+  return s === undefined ? '?' : `${(s / 3600).toFixed(2)} h`;
+}
+
+export function renderModelCard(input: ModelCardInput): string {
+  const t = input.metadata.training ?? {};
+  const tc = t.config ?? {};
+  const s = input.config.synthesis ?? {};
+  const data = input.metadata.data ?? {};
+  const params = input.metadata.parameters ?? {};
+  const ev = input.evaluation ?? null;
+  const det = ev?.detection;
+  const pulse = ev?.pulse;
+  const id = ev?.identity;
+  const lines = [
+    `# Model card: ${input.name}`,
+    '',
+    input.status ? `**Status: ${input.status}**\n` : '',
+    `A StyleGAN v1 generator (mapping + synthesis, the architecture PULSE searches) trained by this project's \`pulse train\` on LFW faces, shipped as the default model so that a fresh clone runs PULSE with nothing to download.`,
+    '',
+    '## What it is',
+    '',
+    '| | |',
+    '| --- | --- |',
+    `| resolution | ${s.resolution} x ${s.resolution} px |`,
+    `| widths | fmap_base ${s.fmapBase}, fmap_max ${s.fmapMax} (nf(stage) = min(fmap_base / 2^stage, fmap_max)) |`,
+    `| parameters | synthesis ${params.synthesis?.toLocaleString('en-US')}, mapping ${params.mapping?.toLocaleString('en-US')} |`,
+    `| data | LFW deep-funneled, split \`${data.split}\` (${data.count} images; \`dev\` identities never seen), crop ${JSON.stringify(data.crop)} of the 150x150 photos (datasets/README.md) |`,
+    `| training | ${t.steps} steps of batch ${tc.batchSize}, ${t.imagesSeen?.toLocaleString('en-US')} images seen, ${hours(t.trainingSeconds)} of training |`,
+    `| recipe | non-saturating logistic loss, R1 gamma ${tc.r1Gamma} every ${tc.r1Interval} steps, Adam lr ${tc.lrG}/${tc.lrD} betas (${tc.beta1}, ${tc.beta2}), EMA half-life ${tc.emaHalfLifeImages} images, style mixing ${tc.styleMixingProb}, seed ${tc.seed} |`,
+    `| hardware, backend | ${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? 'unknown'}), tfjs backend \`${input.metadata.trainedOn}\` |`,
+    `| Gaussian fit | ${input.metadata.gaussianFitSamples?.toLocaleString('en-US')} samples of LeakyReLU(5)(w) |`,
+    '',
+    input.sampleGrid ? `![samples](${input.sampleGrid})\n` : '',
+    '## Measured quality (`pulse eval-model`)',
+    '',
+  ];
+  if (!ev) lines.push('Not evaluated yet.', '');
+  else {
+    lines.push(
+      '| measure | value | target |',
+      '| --- | --- | --- |',
+      `| random samples in which a face detector finds a face | ${det ? `${det.detected}/${det.samples} = ${pct(det.rate)}` : 'not measured'} | >= 90% |`,
+      `| PULSE (defaults) on LFW dev faces at ${pulse?.factor ?? 8}x: share within eps | ${pulse ? `${pulse.succeeded}/${pulse.faces} = ${pct(pulse.successRate)}` : 'not measured'} | >= 80% |`,
+      `| PULSE: median best L2 | ${pulse ? pulse.medianMinMse.toExponential(3) : 'not measured'} | eps ${pulse?.options?.eps ?? ''} |`,
+      `| Frechet distance of face descriptors, samples vs dev | ${id ? `${id.frechet?.distance?.toFixed?.(3) ?? JSON.stringify(id.frechet)}` : 'not measured'} | floor (dev half vs half): ${id?.floor?.distance?.toFixed?.(3) ?? '-'} |`,
+      '',
+      `Evaluated on ${ev.backend} in ${Math.round(ev.seconds)} s, seed ${ev.seed} (report: \`eval.json\`).`,
+      '',
+    );
+  }
+  lines.push(
+    '## What it cannot do',
+    '',
+    '- It is small and low-resolution: no substitute for the published 1024 px FFHQ model, whose results the paper reports.',
+    '- It learned from about 6,000 news photographs of mostly adult, mostly light-skinned public figures (LFW); faces unlike those are represented poorly.',
+    '- PULSE with any generator invents a plausible face consistent with the low-resolution input. It does not recover who was in the photo and must never be used to identify anyone.',
+    '',
+  );
+  return lines.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n');
+}
