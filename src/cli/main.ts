@@ -12,6 +12,8 @@ import { registerDemo } from './demo.js';
 import { registerEvalModel } from './eval-model.js';
 import { registerExperiment } from './experiment.js';
 import { registerModelCard } from './model-card.js';
+import { registerBenchData } from './bench-data.js';
+import { registerBenchmark } from './benchmark.js';
 
 export function buildProgram(): Command {
   const program = new Command('pulse')
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   registerEvalModel(program);
   registerExperiment(program);
   registerModelCard(program);
+  registerBenchData(program);
+  registerBenchmark(program);
   return program;
 }
 

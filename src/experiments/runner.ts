@@ -4,8 +4,7 @@
  * results.ts). A bad image or a failing run is recorded as a line with status "error" and the
  * grid goes on. One process per results file: a lock file refuses a second one.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/select.js';
@@ -32,6 +31,7 @@ import {
   summarizePoints,
   summaryCsv,
 } from './results.js';
+import { takeLock } from './lock.js';
 
 export interface RunExperimentOptions {
   /** Run only this shard (runs whose grid index mod n is i - 1); it appends to results.shard-i-of-n.jsonl. */
@@ -330,46 +330,6 @@ async function writeFresh(dir: string, stem: string, image: RgbImage): Promise<s
     } catch (err) {
       if (!existsSync(path)) throw err; // lost a race only if someone else created it
     }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lock: one process per results file
-
-function takeLock(path: string): () => void {
-  const me = { host: hostname(), pid: process.pid, since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, JSON.stringify(me), { flag: 'wx' });
-      return () => rmSync(path, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder: { host?: string; pid?: number; since?: string } = {};
-    try {
-      holder = JSON.parse(readFileSync(path, 'utf8'));
-    } catch {
-      // unreadable: treated as held by an unknown process
-    }
-    if (holder.host === me.host && typeof holder.pid === 'number' && !pidAlive(holder.pid)) {
-      rmSync(path, { force: true }); // left by a process that was killed
-      continue;
-    }
-    throw new Error(
-      `${path} says this results file is in use by ${holder.host ?? '?'} pid ${holder.pid ?? '?'} since ${holder.since ?? '?'}; ` +
-        'run each shard in one process at a time (delete the lock file if that process is gone)',
-    );
-  }
-  throw new Error(`cannot take the lock ${path}`);
-}
-
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
