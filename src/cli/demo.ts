@@ -6,12 +6,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/select.js';
 import { loadModel } from '../model/model.js';
 import { defaultModelPath, repoRoot } from '../model/default-model.js';
-import { sampleFaces } from '../model/sample.js';
-import { BicubicDownsampler } from '../pulse/bicubic.js';
+import { generatedTarget } from '../model/generated-target.js';
 import { runPulse } from '../pulse/run.js';
 import { resolveOptions } from '../pulse/options.js';
 import { imageFromNhwc, montage, resizeImage, writePng } from '../io/image.js';
@@ -55,25 +53,19 @@ export function registerDemo(program: Command): void {
       const seed = Number(flags.seed);
       const options = resolveOptions({ seed, duplicates: Number(flags.duplicates), steps: Number(flags.steps) });
       process.stderr.write(`model: ${model.source} (${R} px); a generated face (seed ${seed}) downscaled ${factor}x to ${R / factor} px\n`);
-      const hr = await sampleFaces(model, [seed]);
-      const down = new BicubicDownsampler(factor);
-      const lrT = tf.tidy(() => down.apply(tf.tensor4d(hr, [1, R, R, 3])));
-      const lr = (await lrT.data()) as Float32Array;
-      down.dispose();
+      const { original, lowRes, target } = await generatedTarget(model, seed, factor);
       const bar = createProgress('PULSE', options.steps, '{bar} step {value}/{total} | best L2 {l2} (eps {eps})');
-      const result = await runPulse(model, lrT as tf.Tensor4D, options, {
+      const result = await runPulse(model, target, options, {
         onStep: (s) => bar.update(s.step + 1, { l2: Math.min(...s.mse).toExponential(2), eps: options.eps }),
       });
       bar.stop();
-      lrT.dispose();
+      target.dispose();
       const size = { width: R, height: R };
-      const low = { width: R / factor, height: R / factor };
-      const lrImage = imageFromNhwc(lr, 0, low);
       const tiles = [
-        lrImage,
-        await resizeImage(lrImage, R, R, 'cubic'),
+        lowRes,
+        await resizeImage(lowRes, R, R, 'cubic'),
         ...Array.from({ length: result.batch }, (_, k) => imageFromNhwc(result.images, k, size)),
-        imageFromNhwc(hr, 0, size),
+        original,
       ];
       const labels = ['low-res input', 'bicubic', ...result.success.map((ok, k) => `PULSE ${k + 1}${ok ? '' : ' (eps not met)'}`), 'original'];
       const out = flags.out ? resolve(flags.out) : freshDir(join(repoRoot(), 'runs', 'demo'));

@@ -61,6 +61,11 @@ export interface PulseHooks {
   readonly init?: SearchInit;
   /** Called after every step. */
   readonly onStep?: (step: PulseStep, elapsedSeconds: number) => void;
+  /**
+   * Called after every step with that step's images (G + 1) / 2, [B, R, R, 3]; the tensor is
+   * valid only during the call (copy what you keep). For image strips of the search.
+   */
+  readonly onStepImage?: (step: number, images: tf.Tensor4D) => void;
 }
 
 /** Checks that a low-res side maps onto the generator's side by a power of two. */
@@ -167,6 +172,7 @@ export async function runPulse(
       trainableIdx.forEach((layer, k) => (noise[layer] = projected[k + 1] as tf.Tensor4D));
       if (lastImage) (lastImage as tf.Tensor).dispose();
       lastImage = image;
+      if (hooks.onStepImage && image) hooks.onStepImage(step, image);
 
       const values = await summary!.data();
       summary!.dispose();
