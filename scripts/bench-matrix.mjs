@@ -5,7 +5,10 @@
  * and printing a markdown table at the end. A failed run (e.g. out of memory) is recorded
  * with its error, and the matrix goes on.
  *
- *   node scripts/bench-matrix.mjs [--backends tensorflow,wasm] [--out bench-results.jsonl] [--only 64,256,1024] [--batches 1,4]
+ *   node scripts/bench-matrix.mjs [--backends tensorflow,wasm] [--out bench-results.jsonl] [--only 64,256,1024] [--batches 1,4] [--steps 8,5,3]
+ *
+ * --steps gives the steps per run for 64, 256 and 1024 px; the first step is warm-up and
+ * excluded from the median.
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, existsSync } from 'node:fs';
@@ -24,10 +27,11 @@ const only = opt('only', '64,256,1024').split(',').map(Number);
 const batches = opt('batches', '1,4').split(',').map(Number);
 /** Official PULSE (PyTorch 2.13 CPU, 2 threads, batch 1) on this machine, from ../shared/GUIDE.md. */
 const OFFICIAL = { 64: 0.33, 256: 0.76, 1024: 11.5 };
+const steps = opt('steps', '8,5,3').split(',').map(Number);
 const CONFIGS = [
-  { res: 64, factor: 8, steps: 8 },
-  { res: 256, factor: 16, steps: 5 },
-  { res: 1024, factor: 64, steps: 3 },
+  { res: 64, factor: 8, steps: steps[0] },
+  { res: 256, factor: 16, steps: steps[1] },
+  { res: 1024, factor: 64, steps: steps[2] },
 ].filter((c) => only.includes(c.res));
 
 for (const backend of backends) {

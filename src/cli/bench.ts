@@ -65,6 +65,8 @@ export async function runBench(o: { res: number; fmapBase: number; factor: numbe
     },
   });
   const tensorsAfter = tf.memory().numTensors;
+  // The OS's high-water mark catches the peak inside a step, which sampling between steps misses.
+  peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
   target.dispose();
   synthesis.dispose();
   const steady = times.length > 1 ? times.slice(1) : times;
