@@ -30,6 +30,7 @@
 import { rgbToYRoundedBasicSR } from './color.js';
 import { matlabImresize, matlabImresizeHwc } from './matlab-imresize.js';
 import { NIQE_FEATURES, type NiqeParams } from './niqe-model.js';
+import { symmetricEigen } from '../util/linalg.js';
 
 export const NIQE_BLOCK = 96;
 
@@ -268,57 +269,6 @@ function mscn32(img: Float64Array, width: number, height: number, params: NiqePa
 // ---------------------------------------------------------------------------------------------
 // Linear algebra (float64)
 
-/**
- * Eigen-decomposition of a symmetric n x n matrix (row-major) by cyclic Jacobi rotations.
- * Returns the eigenvalues and the eigenvectors as the columns of `vectors` (row-major n x n).
- */
-export function symmetricEigen(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  const a = Float64Array.from(matrix);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let i = 0; i < n; i++) {
-      diag += a[i * n + i] * a[i * n + i];
-      for (let j = i + 1; j < n; j++) off += a[i * n + j] * a[i * n + j];
-    }
-    if (off === 0 || off <= 1e-34 * diag) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (apq === 0) continue;
-        const app = a[p * n + p];
-        const aqq = a[q * n + q];
-        const theta = (aqq - app) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p];
-          const akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k];
-          const aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p];
-          const vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = a[i * n + i];
-  return { values, vectors: v };
-}
 
 /**
  * Moore-Penrose pseudo-inverse of a symmetric matrix (row-major n x n), with numpy's default
