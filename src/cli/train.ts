@@ -106,6 +106,8 @@ async function train(flags: TrainFlags): Promise<void> {
   try {
     while (trainer.state.images < c.totalImages && !stopRequested && Date.now() < deadline) {
       const s = trainer.step(source);
+      // A step is synchronous; yield so a Ctrl-C or SIGTERM is seen after this step.
+      await new Promise((r) => setImmediate(r));
       recent = [...recent.slice(-19), s.seconds];
       const ips = c.batchSize / (recent.reduce((a, b) => a + b, 0) / recent.length);
       bar.update(s.images, { lossD: s.lossD.toFixed(3), lossG: s.lossG.toFixed(3), ips: ips.toFixed(1), left: formatSeconds((c.totalImages - s.images) / ips) });
