@@ -237,3 +237,20 @@ export function activeBackend(): BackendInfo {
   }
   return active;
 }
+
+/**
+ * Rewords the wasm backend's bare traps ("memory access out of bounds", "Aborted()") as what
+ * they almost always mean: the 4 GiB WebAssembly heap is full. Other errors pass unchanged.
+ */
+export function explainBackendError(err: unknown): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const onWasm = active?.name === 'wasm';
+  if (onWasm && /memory access out of bounds|Aborted\(\)|Out of memory|Cannot enlarge memory/i.test(e.message)) {
+    return new Error(
+      `the wasm backend ran out of memory (its heap is capped near 4 GiB; wasm said: ${e.message.split('\n')[0]}). ` +
+        'Use the native backend (npm run build:native), fewer --duplicates, or a smaller resolution.',
+      { cause: e },
+    );
+  }
+  return e;
+}

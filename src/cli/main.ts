@@ -2,6 +2,7 @@
  * The `pulse` command line: thin wrappers over src/ (each command in its own file).
  */
 import { Command, CommanderError } from 'commander';
+import { explainBackendError } from '../backend/select.js';
 import { registerUpsample } from './upsample.js';
 import { registerParity } from './parity.js';
 import { registerConvert } from './convert.js';
@@ -48,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`pulse: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`pulse: ${explainBackendError(err).message}\n`);
     return 1;
   }
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendInfo, initBackend } from '../backend/select.js';
+import { type BackendInfo, explainBackendError, initBackend } from '../backend/select.js';
 import { type LoadedModel, loadModel } from '../model/model.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { type RgbImage, imageFromNhwc, readImage, writePng } from '../io/image.js';
@@ -160,7 +160,7 @@ export async function upsample(inputs: string[], flags: UpsampleFlags): Promise<
       try {
         outcomes.push(await upsampleOne(input, model, options, outDir, flags.force ?? false, backend, flags.quiet ?? false));
       } catch (err) {
-        const error = err instanceof Error ? err.message : String(err);
+        const error = explainBackendError(err).message;
         process.stderr.write(`error: ${error}\n`);
         outcomes.push({ input, ok: false, error });
       }
