@@ -3,30 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { runCli as run } from './helpers/cli.js';
 import { readModelDir } from '../src/io/model-format.js';
 import { loadTorchCheckpoint } from '../src/io/torch-checkpoint.js';
 import { useTestBackend } from './helpers/backend.js';
 import { writeTinyTorchModel } from './helpers/tiny-model.js';
 
-/** Runs the CLI in-process, capturing stdout/stderr. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const wo = process.stdout.write.bind(process.stdout);
-  const we = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  process.exitCode = undefined;
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = wo;
-    process.stderr.write = we;
-    process.exitCode = undefined;
-  }
-}
 
 let torchDir: string;
 let modelDir: string;

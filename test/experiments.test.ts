@@ -1,11 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommanderError } from 'commander';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram } from '../src/cli/main.js';
-import { registerExperiment } from '../src/cli/experiment.js';
 import { type ExperimentConfig, loadExperimentConfig, parseExperimentConfig } from '../src/experiments/config.js';
 import { expandGrid, listImages, parseShard, shardRuns } from '../src/experiments/grid.js';
 import { type ResultLine, csvField, listResultFiles, median, readAllResults, toCsv } from '../src/experiments/results.js';
@@ -13,6 +10,7 @@ import { runExperiment, summarizeExperiment } from '../src/experiments/runner.js
 import { useTestBackend } from './helpers/backend.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { writeTinyTorchModel } from './helpers/tiny-model.js';
+import { runCli } from './helpers/cli.js';
 
 let modelDir: string;
 let work: string;
@@ -84,29 +82,7 @@ function logger(): { log: (l: string) => void; text: () => string } {
   return { log: (l) => void lines.push(l), text: () => lines.join('\n') };
 }
 
-/** Runs the CLI in-process (with `experiment` registered), capturing stdout/stderr. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const program = buildProgram();
-  if (!program.commands.some((c) => c.name() === 'experiment')) registerExperiment(program);
-  let out = '';
-  let err = '';
-  const wo = process.stdout.write.bind(process.stdout);
-  const we = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((out += String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return { code: typeof process.exitCode === 'number' ? process.exitCode : 0, out, err };
-  } catch (e) {
-    if (e instanceof CommanderError) return { code: e.exitCode, out, err };
-    return { code: 1, out, err: `${err}pulse: ${e instanceof Error ? e.message : String(e)}\n` };
-  } finally {
-    process.stdout.write = wo;
-    process.stderr.write = we;
-    process.exitCode = undefined;
-  }
-}
+const cli = runCli;
 
 describe('experiment config', () => {
   const bad = (patch: Record<string, unknown>) => () => config({ ...rawConfig(join(work, 'x')), ...patch });

@@ -11,21 +11,13 @@ import { geocross, l1Loss, l2Loss, perImageMse } from '../src/pulse/losses.js';
 import { readNpy } from '../src/io/npy.js';
 import { relativeError } from '../src/parity/check.js';
 import { useTestBackend } from './helpers/backend.js';
+import { values } from './helpers/values.js';
 import { caseDir } from './helpers/paths.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
-function values(count: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(count);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + (hi - lo) * (s / 2 ** 32);
-  }
-  return out;
-}
 
 /** Official _loss_geocross in float64 on [B, L, D] row-major (512 -> D, 18 -> L). */
 function geocross64(x: ArrayLike<number>, b: number, l: number, d: number): number {

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OPTIMIZER_NAMES, type OptimizerName, createOptimizer } from '../src/pulse/optimizers.js';
 import { useTestBackend } from './helpers/backend.js';
+import { values } from './helpers/values.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -63,15 +64,6 @@ const reference: Record<OptimizerName, RefStep> = {
   },
 };
 
-function values(count: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(count);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + (hi - lo) * (s / 2 ** 32);
-  }
-  return out;
-}
 
 const SHAPES: number[][] = [[2, 3, 8], [1, 4, 4, 1], [5]];
 const LRS = [0.04, 0.4, 0.25, 0.1, 0.004];

@@ -7,20 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { projectToSphere, rowAxes, rowNorm } from '../src/pulse/spherical.js';
 import { useTestBackend } from './helpers/backend.js';
+import { values } from './helpers/values.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
-function values(count: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(count);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + (hi - lo) * (s / 2 ** 32);
-  }
-  return out;
-}
 
 /** float64 sqrt(sum of squares + 1e-9) over consecutive groups of `size`. */
 function norms64(data: ArrayLike<number>, size: number): number[] {
