@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type ExperimentConfig, loadExperimentConfig, parseExperimentConfig } from '../src/experiments/config.js';
 import { expandGrid, listImages, parseShard, shardRuns } from '../src/experiments/grid.js';
 import { type ResultLine, csvField, listResultFiles, median, readAllResults, toCsv } from '../src/experiments/results.js';
-import { runExperiment, summarizeExperiment } from '../src/experiments/runner.js';
+import { planExperiment, runExperiment, summarizeExperiment } from '../src/experiments/runner.js';
 import { useTestBackend } from './helpers/backend.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { writeTinyTorchModel } from './helpers/tiny-model.js';
@@ -214,7 +214,7 @@ describe('running, resuming, summarizing', () => {
   it('resumes after a stop: every run exactly once; a torn last line is redone with a warning', async () => {
     const out = join(work, 'resume');
     const c = config(rawConfig(out, { saveImages: true }));
-    const all = expandGrid(c, await listImages(c));
+    const all = await planExperiment(c); // ids include the model fingerprint, as the runner's
     const file = join(out, 'results.jsonl');
 
     const first = await runExperiment(c, { maxRuns: 3, quiet: true, log: () => {} });

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseExperimentConfig } from '../src/experiments/config.js';
 import { expandGrid, listImages } from '../src/experiments/grid.js';
 import { type ResultLine, readAllResults } from '../src/experiments/results.js';
-import { runExperiment } from '../src/experiments/runner.js';
+import { planExperiment, runExperiment } from '../src/experiments/runner.js';
 import { type BenchManifest, makeBenchData, readBenchManifest } from '../src/benchmark/bench-data.js';
 import type { BenchResultLine } from '../src/benchmark/runner.js';
 import type { BenchmarkSummary, Interval } from '../src/benchmark/summary.js';
@@ -138,7 +138,7 @@ describe('ablation configs', () => {
     const { results } = readAllResults(join(dir, 'out'));
     expect(results.size).toBe(4);
     const runsByAxis = new Map<string, ReturnType<typeof expandGrid>>();
-    for (const { axis, config } of configs) runsByAxis.set(axis.key, expandGrid(config, await listImages(config)));
+    for (const { axis, config } of configs) runsByAxis.set(axis.key, await planExperiment(config));
     const rows = summarizeAblation(axes, runsByAxis, results);
     expect(rows.map((r) => r.config)).toEqual(['GEOCROSS weight = 0', 'GEOCROSS weight = 0.05', 'GEOCROSS weight = 0.5', 'tile_latent = false', 'tile_latent = true']);
     expect(rows.filter((r) => r.baseline).map((r) => r.axis)).toEqual(['geocross', 'tile']);

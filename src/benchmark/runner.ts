@@ -54,6 +54,7 @@ import { type BenchFace, type BenchManifest, readBenchImage, readBenchManifest }
 import { BASELINE_DESCRIPTIONS, type BicubicKernel, type EsrganUpscaler, bicubicDescription, esrganPlan, loadEsrgan, upscaleBicubic, upscaleNearest } from './baselines.js';
 import { type IdentityResult, SAME_PERSON_THRESHOLD, compareIdentity, describe } from './identity.js';
 import { takeLock } from '../experiments/lock.js';
+import { modelFingerprint } from '../model/fingerprint.js';
 
 export const BENCH_METHODS = ['hr', 'nearest', 'bicubic', 'esrgan', 'pulse'] as const;
 export type BenchMethod = (typeof BENCH_METHODS)[number];
@@ -111,6 +112,8 @@ export interface BenchmarkConfig {
   readonly pulse: PulseOptions | null;
   /** The PULSE model (resolved path), null without pulse. */
   readonly model: string | null;
+  /** Hash of the model's files: part of PULSE's run ids, so another model never reuses results. */
+  readonly modelFingerprint: string | null;
   /** Success threshold on the LR-consistency MSE, for every method (PULSE's eps). */
   readonly eps: number;
   readonly identity: boolean;
@@ -135,7 +138,7 @@ function methodKey(config: BenchmarkConfig, method: BenchMethod): unknown {
   switch (method) {
     case 'pulse': {
       const { seed: _seed, ...rest } = config.pulse!;
-      return { options: rest, model: config.model };
+      return { options: rest, model: config.modelFingerprint };
     }
     case 'esrgan':
       return { plan: config.esrgan?.plan ?? null };
@@ -311,6 +314,7 @@ export function benchmarkConfig(options: BenchmarkOptions, manifest: BenchManife
     seeds: hasPulse ? seeds : [],
     pulse,
     model: hasPulse ? resolve(options.model!) : null,
+    modelFingerprint: hasPulse ? modelFingerprint(options.model!) : null,
     eps: pulse?.eps ?? options.pulse?.eps ?? DEFAULT_PULSE_OPTIONS.eps,
     identity: options.identity ?? true,
     sameThreshold: SAME_PERSON_THRESHOLD,

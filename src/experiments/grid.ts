@@ -61,8 +61,11 @@ export function gridPoints(config: Pick<ExperimentConfig, 'grid' | 'gridKeys'>):
   return points;
 }
 
-/** Hash of everything a run's outcome depends on that the config sets. */
-export function runId(image: ImageSpec, seed: number, factor: number, explicit: OptionValues): string {
+/**
+ * Hash of everything a run's outcome depends on that the config sets, and (when given) the
+ * fingerprint of the model's weights (src/model/fingerprint.ts).
+ */
+export function runId(image: ImageSpec, seed: number, factor: number, explicit: OptionValues, model?: string): string {
   const key = canonicalJson({
     v: 1,
     image: image.id,
@@ -71,12 +74,13 @@ export function runId(image: ImageSpec, seed: number, factor: number, explicit: 
     factor,
     seed,
     options: explicit,
+    ...(model ? { model } : {}),
   });
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
 /** Every run of the experiment, in order. */
-export function expandGrid(config: ExperimentConfig, images: readonly ImageSpec[]): RunSpec[] {
+export function expandGrid(config: ExperimentConfig, images: readonly ImageSpec[], modelKey?: string): RunSpec[] {
   const points = gridPoints(config);
   const runs: RunSpec[] = [];
   for (const image of images) {
@@ -85,7 +89,7 @@ export function expandGrid(config: ExperimentConfig, images: readonly ImageSpec[
         const explicit = { ...config.base, ...point } as OptionValues;
         runs.push({
           index: runs.length,
-          id: runId(image, seed, config.inputs.factor, explicit),
+          id: runId(image, seed, config.inputs.factor, explicit, modelKey),
           image,
           seed,
           point,

@@ -32,6 +32,7 @@ import {
   summaryCsv,
 } from './results.js';
 import { takeLock } from './lock.js';
+import { modelFingerprint } from '../model/fingerprint.js';
 
 export interface RunExperimentOptions {
   /** Run only this shard (runs whose grid index mod n is i - 1); it appends to results.shard-i-of-n.jsonl. */
@@ -83,7 +84,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     throw new Error(`maxRuns=${options.maxRuns} must be an integer >= 0`);
   }
   const images = await listImages(config);
-  const all = expandGrid(config, images);
+  const all = expandGrid(config, images, experimentModelKey(config));
   const mine = shardRuns(all, options.shard);
   const resultsFile = join(config.out, resultsFileName(options.shard));
   const shardText = shardLabel(options.shard);
@@ -352,13 +353,27 @@ export interface ExperimentSummary {
   readonly errors: readonly { id: string; image: string; seed: number; point: Record<string, unknown>; error: string }[];
 }
 
+/** Every run of the experiment as the runner sees it (ids include the model's fingerprint). */
+export async function planExperiment(config: ExperimentConfig): Promise<RunSpec[]> {
+  return expandGrid(config, await listImages(config), experimentModelKey(config));
+}
+
+/** The fingerprint of the experiment's model, part of every run id; undefined when it cannot be read (loading it reports why). */
+function experimentModelKey(config: ExperimentConfig): string | undefined {
+  try {
+    return modelFingerprint(config.model ?? defaultModelPath());
+  } catch {
+    return undefined;
+  }
+}
+
 /** Merges every results file of the folder and writes summary.csv and summary.json. */
 export async function summarizeExperiment(
   config: ExperimentConfig,
   options: { log?: (line: string) => void } = {},
 ): Promise<{ summary: ExperimentSummary; csvPath: string; jsonPath: string }> {
   const log = options.log ?? stderrLog;
-  const runs = expandGrid(config, await listImages(config));
+  const runs = await planExperiment(config);
   const { results, files } = readAllResults(config.out, log);
   if (files.length === 0) throw new Error(`no results in ${config.out} yet; run \`pulse experiment ${config.source}\` first`);
   const ids = new Set(runs.map((r) => r.id));

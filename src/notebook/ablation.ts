@@ -148,7 +148,7 @@ export interface AblationRow {
 
 /**
  * The table rows: per axis, one row per value (the baseline row appears in each axis, computed
- * from the same shared runs). `runsByAxis` holds each axis's runs (expandGrid of its config).
+ * from the same shared runs). `runsByAxis` holds each axis's runs (planExperiment of its config).
  */
 export function summarizeAblation(
   axes: readonly AblationAxis[],
