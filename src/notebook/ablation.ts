@@ -16,6 +16,7 @@
 import type { OptionField, OptionValues } from '../experiments/config.js';
 import { type PointSummary, type ResultLine, type RunRef, median, summarizePoints } from '../experiments/results.js';
 import type { PlotlyFigure, PlotlyTrace } from './plot-svg.js';
+import { gridCell } from './subplot-grid.js';
 
 /** One knob and the values it takes; `baseline` (one of `values`) is what the other axes use. */
 export interface AblationAxis {
@@ -337,16 +338,10 @@ export function l2CurvesFigure(axes: readonly AblationAxis[], rows: readonly Abl
     annotations: [] as unknown[],
   };
   axes.forEach((axis, i) => {
-    const n = i + 1;
-    const col = i % cols;
-    const row = Math.floor(i / cols);
-    const xName = n === 1 ? 'x' : `x${n}`;
-    const yName = n === 1 ? 'y' : `y${n}`;
-    const x0 = col * (w + gapX);
-    const y1 = 1 - row * (h + gapY);
+    const { xName, yName, xKey, yKey, x0, y1 } = gridCell(i, cols, w, h, gapX, gapY);
     const bottom = i + cols >= axes.length;
-    layout[n === 1 ? 'xaxis' : `xaxis${n}`] = { domain: [x0, x0 + w], anchor: yName, ...(bottom ? { title: { text: 'step' } } : {}) };
-    layout[n === 1 ? 'yaxis' : `yaxis${n}`] = { domain: [y1 - h, y1], anchor: xName, type: 'log', dtick: 1, exponentformat: 'e', title: { text: 'L2' } };
+    layout[xKey] = { domain: [x0, x0 + w], anchor: yName, ...(bottom ? { title: { text: 'step' } } : {}) };
+    layout[yKey] = { domain: [y1 - h, y1], anchor: xName, type: 'log', dtick: 1, exponentformat: 'e', title: { text: 'L2' } };
     let longest = 1;
     rows.forEach((r, k) => {
       if (r.axis !== axis.key) return;

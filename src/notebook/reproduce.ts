@@ -17,6 +17,7 @@ import type { BenchResultLine } from '../benchmark/runner.js';
 import type { BenchmarkSummary, PlotHook } from '../benchmark/summary.js';
 import type { PlotlyFigure, PlotlyTrace } from './plot-svg.js';
 import { renderPlotSvg } from './plot-svg.js';
+import { gridCell } from './subplot-grid.js';
 
 /** The paper's setting and the numbers of its Table 2 (NIQE, lower is better). */
 export const PAPER = Object.freeze({
@@ -133,13 +134,7 @@ export function benchmarkFigure(summary: BenchmarkSummary, options: { paperNiqe?
   const w = (1 - gapX * (cols - 1)) / cols;
   const h = (1 - gapY) / 2;
   PANELS.forEach((p, i) => {
-    const n = i + 1;
-    const col = i % cols;
-    const row = Math.floor(i / cols);
-    const xName = n === 1 ? 'x' : `x${n}`;
-    const yName = n === 1 ? 'y' : `y${n}`;
-    const x0 = col * (w + gapX);
-    const y1 = 1 - row * (h + gapY);
+    const { xName, yName, xKey, yKey, x0, y1 } = gridCell(i, cols, w, h, gapX, gapY);
     const intervals = summary.methods.map((m) => m.metrics[p.key]);
     const mean = intervals.map((iv) => iv.mean);
     data.push({
@@ -160,8 +155,8 @@ export function benchmarkFigure(summary: BenchmarkSummary, options: { paperNiqe?
         thickness: 1,
       },
     });
-    layout[n === 1 ? 'xaxis' : `xaxis${n}`] = { domain: [x0, x0 + w], anchor: yName, type: 'category' };
-    layout[n === 1 ? 'yaxis' : `yaxis${n}`] = { domain: [y1 - h, y1], anchor: xName, ...(p.log ? { type: 'log', dtick: 1, exponentformat: 'e' } : { rangemode: 'tozero' }) };
+    layout[xKey] = { domain: [x0, x0 + w], anchor: yName, type: 'category' };
+    layout[yKey] = { domain: [y1 - h, y1], anchor: xName, ...(p.log ? { type: 'log', dtick: 1, exponentformat: 'e' } : { rangemode: 'tozero' }) };
     (layout.annotations as unknown[]).push({ text: `<b>${p.title}</b>`, x: x0 + w / 2, y: y1 + 0.01, xref: 'paper', yref: 'paper', xanchor: 'center', yanchor: 'bottom', showarrow: false });
     if (p.key === 'lrMse') {
       data.push({ type: 'scatter', mode: 'lines', name: `eps = ${summary.config.eps}`, x: [methods[0], methods[methods.length - 1]], y: [summary.config.eps, summary.config.eps], xaxis: xName, yaxis: yName, line: { color: 'black', dash: 'dash', width: 1 } });
