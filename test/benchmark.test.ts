@@ -17,8 +17,9 @@ import { registerBenchmark } from '../src/cli/benchmark.js';
 import { type BenchManifest, makeBenchData, readBenchManifest, verifyBenchData } from '../src/benchmark/bench-data.js';
 import { esrganPlan, loadEsrgan, upscaleBicubic, upscaleNearest } from '../src/benchmark/baselines.js';
 import { SAME_PERSON_THRESHOLD, compareIdentity, diversity, pixelDistance } from '../src/benchmark/identity.js';
-import { type BenchResultLine, parseMethods, parseSeeds, planBenchmark, runBenchmark, benchmarkConfig } from '../src/benchmark/runner.js';
-import { TABLE_METRICS, studentTQuantile, summarizeBenchmark, tInterval, tableHeader } from '../src/benchmark/summary.js';
+import { type BenchMethod, type BenchResultLine, parseMethods, parseSeeds, planBenchmark, runBenchmark, benchmarkConfig } from '../src/benchmark/runner.js';
+import { distributionFigure } from '../src/benchmark/distribution-plots.js';
+import { type OutputRow, TABLE_METRICS, studentTQuantile, summarizeBenchmark, tInterval, tableHeader } from '../src/benchmark/summary.js';
 import { readImage, toBytesLikeTorchvision } from '../src/io/image.js';
 import { BicubicDownsampler } from '../src/pulse/bicubic.js';
 import { parseShard } from '../src/experiments/grid.js';
@@ -199,6 +200,25 @@ describe('identity helpers', () => {
   });
 });
 
+describe('distribution plots', () => {
+  const row = (method: BenchMethod, face: string, niqe: number | null, lrMse: number): OutputRow => ({
+    face, person: null, method, runSeed: 1, seed: 1, solution: 1, niqe, psnr: 20, psnrY: 21, ssim: 0.5, ssimY: 0.5,
+    lrMse, success: 0, identityDistance: null, samePerson: null, srFaceFound: null, seconds: 0, image: `${face}.png`,
+  });
+  it('one box per method and metric with every output as a point; empty metrics dropped; zeros floored on log axes', () => {
+    const fig = distributionFigure({ nearest: [row('nearest', 'a', 5, 1e-2), row('nearest', 'b', null, 2e-2)], pulse: [row('pulse', 'a', 4, 1e-6)] }, 't');
+    const names = [...new Set(fig.data.map((t) => (t.yaxis as string)))];
+    // niqe, psnr, ssim, lrMse, seconds (identity has no value anywhere)
+    expect(names).toEqual(['y', 'y2', 'y3', 'y4', 'y5']);
+    const niqe = fig.data.filter((t) => t.yaxis === 'y');
+    expect(niqe.map((t) => [t.name, t.y])).toEqual([['nearest', [5]], ['pulse', [4]]]);
+    expect(fig.data.every((t) => t.type === 'box' && t.boxpoints === 'all')).toBe(true);
+    expect((fig.layout as Record<string, { type?: string }>).yaxis4.type).toBe('log');
+    const seconds = fig.data.filter((t) => t.yaxis === 'y5');
+    expect(seconds[0].y).toEqual([1e-12, 1e-12]);
+  });
+});
+
 describe('summary statistics', () => {
   it('t quantiles and intervals', () => {
     expect(studentTQuantile(0.975, 1)).toBeCloseTo(12.7062, 3);
@@ -318,7 +338,12 @@ describe('pulse benchmark', () => {
       ['benchmark', data, '--methods', 'nearest', '--factor', '8', '--out', out, '--niqe-params', NIQE_PARAMS, '--no-identity', '--quiet'],
       { from: 'user' },
     );
-    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toMatch(/4×4 → 32×32 \(8×\)/);
+    const md = readFileSync(join(out, 'summary.md'), 'utf8');
+    expect(md).toMatch(/4×4 → 32×32 \(8×\)/);
+    // The CLI adds the distribution plots: an SVG shown inline, the plotly JSON linked.
+    expect(md).toContain('![figures/distributions.svg](figures/distributions.svg)');
+    expect(md).toContain('- [figures/distributions.plotly.json](figures/distributions.plotly.json)');
+    expect(readFileSync(join(out, 'figures', 'distributions.svg'), 'utf8')).toMatch(/^<svg[\s\S]*class="boxlayer/);
     await expect(
       program().parseAsync(['benchmark', data, '--methods', 'nearest', '--factor', '16', '--out', out, '--niqe-params', NIQE_PARAMS], { from: 'user' }),
     ).rejects.toThrow(/factors 4, 8/);

@@ -505,7 +505,8 @@ export function renderSummaryMarkdown(s: BenchmarkSummary): string {
     lines.push('');
     lines.push('## Figures');
     lines.push('');
-    for (const f of s.figures) lines.push(`![${f}](${f})`);
+    // Images inline; other files (the plotly JSON) as links.
+    for (const f of s.figures) lines.push(/\.(svg|png)$/i.test(f) ? `![${f}](${f})` : `- [${f}](${f})`);
   }
   if (s.errors.length) {
     lines.push('');

@@ -10,6 +10,7 @@ import { parseShard } from '../experiments/grid.js';
 import { fetchNiqeParams } from '../metrics/niqe-model.js';
 import { BICUBIC_KERNELS, type BicubicKernel } from '../benchmark/baselines.js';
 import { BENCH_METHODS, parseMethods, parseSeeds, runBenchmark } from '../benchmark/runner.js';
+import { distributionPlots } from '../benchmark/distribution-plots.js';
 import { summarizeBenchmark } from '../benchmark/summary.js';
 import { addPulseOptions, type PulseFlagValues, pulseOptionsFromFlags } from './options.js';
 
@@ -53,7 +54,7 @@ export function registerBenchmark(program: Command): void {
     .command('benchmark')
     .description('run PULSE and baselines (nearest, bicubic, esrgan) on bench data; NIQE/PSNR/SSIM/LR-consistency/identity table (resumable, shardable)')
     .argument('<data>', 'bench-data folder (from `pulse bench-data`)')
-    .requiredOption('--out <dir>', 'results folder (results*.jsonl, images/, summary.md, summary.json, distributions/)')
+    .requiredOption('--out <dir>', 'results folder (results*.jsonl, images/, summary.md, summary.json, distributions/, figures/)')
     .option('--methods <list>', `comma-separated methods among ${BENCH_METHODS.filter((m) => m !== 'hr').join(', ')} (hr, the reference row, is always added)`, 'pulse,bicubic,nearest,esrgan')
     .addOption(new Option('--factor <k>', 'downscaling factor (one of the bench data factors)').argParser(int('factor', 2)).default(8))
     .option('--seeds <n|list>', 'PULSE runs per face: a count N (seeds seed, seed+d, ..., d = duplicates) or a list "1,5,9"', '1')
@@ -73,7 +74,7 @@ export function registerBenchmark(program: Command): void {
     .option('--quiet', 'no progress bar');
   addPulseOptions(cmd).action(async (data: string, flags: BenchmarkFlags) => {
     if (flags.summaryOnly) {
-      const { markdownPath } = await summarizeBenchmark(flags.out);
+      const { markdownPath } = await summarizeBenchmark(flags.out, { plot: distributionPlots });
       process.stdout.write(`${markdownPath}\n`);
       return;
     }
@@ -107,7 +108,7 @@ export function registerBenchmark(program: Command): void {
     const times = Object.entries(report.secondsPerImage).map(([m, s]) => `${m} ${s!.toFixed(3)} s`);
     if (times.length) process.stderr.write(`time per image (method only): ${times.join(', ')}\n`);
     if (flags.summary) {
-      const { markdownPath } = await summarizeBenchmark(flags.out);
+      const { markdownPath } = await summarizeBenchmark(flags.out, { plot: distributionPlots });
       process.stdout.write(`${markdownPath}\n`);
     }
     process.exitCode = report.failed > 0 ? 1 : 0;
