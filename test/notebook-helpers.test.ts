@@ -5,7 +5,7 @@
  * starting points on runPulse, the distances, the reproduction plan and the figures' static
  * rendering.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,7 +17,7 @@ import { planExperiment, runExperiment } from '../src/experiments/runner.js';
 import { type BenchManifest, makeBenchData, readBenchManifest } from '../src/benchmark/bench-data.js';
 import type { BenchResultLine } from '../src/benchmark/runner.js';
 import type { BenchmarkSummary, Interval } from '../src/benchmark/summary.js';
-import { type RgbImage, writePng } from '../src/io/image.js';
+import { type RgbImage, readImage, writePng } from '../src/io/image.js';
 import { loadModel } from '../src/model/model.js';
 import { sampleFaces } from '../src/model/sample.js';
 import { drawInit } from '../src/pulse/init.js';
@@ -50,8 +50,8 @@ import {
   upperTriangle,
 } from '../src/notebook/solutions.js';
 import { PAPER, benchDataMatches, benchmarkFigure, galleryPaths, paperComparisonRows, reproductionPlan, withoutFigures } from '../src/notebook/reproduce.js';
-import { ffhqModelPath, lfwDir, looksLikeModel, modelTag, niqeParamsPath, notebookOutDir, reproFaces } from '../src/notebook/sources.js';
-import { downscaleFace, experimentFace } from '../src/notebook/faces.js';
+import { faceMode, ffhqModelPath, lfwDir, looksLikeModel, modelTag, niqeParamsPath, notebookOutDir, reproFaces } from '../src/notebook/sources.js';
+import { downscaleFace, experimentFace, writeGeneratedFaces } from '../src/notebook/faces.js';
 import { useTestBackend } from './helpers/backend.js';
 import { writeTinyTorchModel } from './helpers/tiny-model.js';
 
@@ -363,6 +363,14 @@ describe('sources', () => {
     expect(lfwDir({}, repo)).toBe(lfw);
     expect(reproFaces({}, repo)).toMatchObject({ dir: lfw, crop: 'lfw', split: 'dev' });
     expect(() => lfwDir({ PULSE_NOTEBOOK_LFW: repo }, repo)).toThrow(/PULSE_NOTEBOOK_LFW=.*not an LFW-style folder/);
+    // PULSE_NOTEBOOK_FACES=generated hides the dataset (the notebooks then draw faces); lfw requires it.
+    expect(faceMode({})).toBe('auto');
+    expect(faceMode({ PULSE_NOTEBOOK_FACES: ' Generated ' })).toBe('generated');
+    expect(() => faceMode({ PULSE_NOTEBOOK_FACES: 'celeba' })).toThrow(/PULSE_NOTEBOOK_FACES="celeba".*lfw, generated/);
+    expect(lfwDir({ PULSE_NOTEBOOK_FACES: 'generated' }, repo)).toBeNull();
+    expect(reproFaces({ PULSE_NOTEBOOK_FACES: 'generated' }, repo)).toBeNull();
+    expect(lfwDir({ PULSE_NOTEBOOK_FACES: 'lfw' }, repo)).toBe(lfw);
+    expect(() => lfwDir({ PULSE_NOTEBOOK_FACES: 'lfw' }, join(root, 'a', 'b'))).toThrow(/PULSE_NOTEBOOK_FACES=lfw but no LFW-style dataset/);
 
     const ffhq = join(repo, 'models', 'ffhq');
     mkdirSync(ffhq, { recursive: true });
@@ -418,5 +426,24 @@ describe('faces', () => {
     fromFile.target.dispose();
     await expect(experimentFace({ id: 'f.png', path: file, source: 'file' }, 32, 4)).rejects.toThrow(/16x16/);
     await expect(downscaleFace(ramp(8, 4), 2, 'oblong')).rejects.toThrow(/square/);
+  });
+
+  it('writeGeneratedFaces writes one PNG per seed at the model side and keeps existing files', async () => {
+    const model = await loadModel(await writeTinyTorchModel());
+    const dir = join(mkdtempSync(join(tmpdir(), 'nb-gen-')), 'faces');
+    const files = await writeGeneratedFaces(model, dir, 2, 5);
+    expect(files.map((f) => f.split('/').pop())).toEqual(['generated-5.png', 'generated-6.png']);
+    const { image } = await readImage(files[1]);
+    expect([image.width, image.height]).toEqual([32, 32]);
+    writeFileSync(files[0], 'kept');
+    const again = await writeGeneratedFaces(model, dir, 3, 5);
+    expect(again).toHaveLength(3);
+    expect(readFileSync(files[0], 'utf8')).toBe('kept');
+    // The third is the face of seed 7 alone, as sampleFaces gives it (PNG bytes floor x * 255).
+    const third = (await readImage(again[2])).image;
+    const direct = await sampleFaces(model, [7]);
+    expect(Math.max(...third.data.map((v, i) => Math.abs(v - Math.min(1, Math.max(0, direct[i])))))).toBeLessThanOrEqual(1 / 255 + 1e-6);
+    await expect(writeGeneratedFaces(model, dir, 0)).rejects.toThrow(/count 0/);
+    model.dispose();
   });
 });

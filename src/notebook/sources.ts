@@ -6,6 +6,7 @@
  *
  * | variable | what | default |
  * | --- | --- | --- |
+ * | `PULSE_NOTEBOOK_FACES` | `lfw` (real LFW dev faces) or `generated` (faces the model draws: nobody) | `lfw` when a dataset is found, else `generated` |
  * | `PULSE_NOTEBOOK_LFW` | an LFW-style folder (manifest.csv + images/) | `../shared/datasets/lfw` beside the repository |
  * | `PULSE_FFHQ_MODEL` | the published 1024 px FFHQ weights (model dir or synthesis.pt) | `models/ffhq` |
  * | `PULSE_REPRO_FACES` | aligned square HR faces (FFHQ / CelebA-HQ style), centre-cropped | none: LFW dev faces, LFW crop |
@@ -30,8 +31,36 @@ function isDir(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
 }
 
-/** The LFW-style dataset (a folder with manifest.csv), or null when there is none. */
+/** Where the notebooks' test faces come from. */
+export type FaceMode = 'lfw' | 'generated' | 'auto';
+
+/**
+ * PULSE_NOTEBOOK_FACES: `generated` makes every notebook work on faces the model draws (nobody),
+ * as the committed outputs do, so that no photo of a real person is stored in the notebooks;
+ * `lfw` requires the dataset; unset, LFW when present.
+ */
+export function faceMode(env: Env = process.env): FaceMode {
+  const raw = (env.PULSE_NOTEBOOK_FACES ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'auto') return 'auto';
+  if (raw === 'lfw' || raw === 'generated') return raw;
+  throw new Error(`PULSE_NOTEBOOK_FACES=${JSON.stringify(env.PULSE_NOTEBOOK_FACES)} is not understood; use lfw, generated, or leave it unset`);
+}
+
+/**
+ * The LFW-style dataset (a folder with manifest.csv), or null when there is none or when
+ * PULSE_NOTEBOOK_FACES=generated (then the notebooks use generated faces).
+ */
 export function lfwDir(env: Env = process.env, root: string = repoRoot()): string | null {
+  const mode = faceMode(env);
+  if (mode === 'generated') return null;
+  const found = findLfw(env, root);
+  if (found === null && mode === 'lfw') {
+    throw new Error('PULSE_NOTEBOOK_FACES=lfw but no LFW-style dataset was found; set PULSE_NOTEBOOK_LFW to one, or unset PULSE_NOTEBOOK_FACES');
+  }
+  return found;
+}
+
+function findLfw(env: Env, root: string): string | null {
   const given = fromEnv(env, 'PULSE_NOTEBOOK_LFW');
   if (given !== null) {
     if (!existsSync(join(given, 'manifest.csv'))) {
@@ -71,7 +100,10 @@ export interface FaceSource {
   readonly description: string;
 }
 
-/** Aligned HR faces (PULSE_REPRO_FACES, centre crop), else LFW dev faces (LFW crop), else null. */
+/**
+ * Aligned HR faces (PULSE_REPRO_FACES, centre crop), else LFW dev faces (LFW crop), else null
+ * (no dataset, or PULSE_NOTEBOOK_FACES=generated: the caller generates faces, `generatedFaces`).
+ */
 export function reproFaces(env: Env = process.env, root: string = repoRoot()): FaceSource | null {
   const given = fromEnv(env, 'PULSE_REPRO_FACES');
   if (given !== null) {
