@@ -3,7 +3,7 @@
  * analyser on real LFW faces (read from ../shared, never copied); the three measurements end
  * to end on a tiny random generator with tiny counts; the CLI command on the same.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -22,6 +22,8 @@ import {
   splitByIdentity,
 } from '../src/eval/evaluate-model.js';
 import { registerEvalModel } from '../src/cli/eval-model.js';
+import { appendHistory, historyEntry, readHistory, renderHistoryTable } from '../src/eval/history.js';
+import { renderModelCard } from '../src/model/model-card.js';
 import { cropAndResize, LFW_CROP } from '../src/data/crop.js';
 import { type LoadedModel, loadModel } from '../src/model/model.js';
 import { gaussian } from '../src/util/random.js';
@@ -320,6 +322,7 @@ describe('evaluate-model on a tiny random generator', () => {
   it('the eval-model command writes a JSON report', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pulse-eval-'));
     const out = join(dir, 'report.json');
+    const history = join(dir, 'history.jsonl');
     const program = new Command('pulse').exitOverride();
     registerEvalModel(program);
     const we = process.stderr.write.bind(process.stderr);
@@ -327,7 +330,7 @@ describe('evaluate-model on a tiny random generator', () => {
     process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
     try {
       await program.parseAsync(
-        ['eval-model', '--model', model.source, '--dataset', LFW, '--samples', '2', '--pulse-faces', '2', '--fid-samples', '2', '--real-faces', '4', '--steps', '1', '--pulse-batch', '2', '--quiet', '--out', out],
+        ['eval-model', '--model', model.source, '--dataset', LFW, '--samples', '2', '--pulse-faces', '2', '--fid-samples', '2', '--real-faces', '4', '--steps', '1', '--pulse-batch', '2', '--quiet', '--out', out, '--history', history],
         { from: 'user' },
       );
     } finally {
@@ -343,8 +346,42 @@ describe('evaluate-model on a tiny random generator', () => {
     expect(report.identity.real.images).toBe(4);
     expect(report.faceAnalyzer.protocol).toEqual(FACE_PROTOCOL);
     expect(err).toMatch(/detection: face found in/);
+    // --history appends one line with the three measures (the tiny model records no training).
+    const [line] = readHistory(history);
+    expect(line).toMatchObject({ model: model.source, steps: null, imagesSeen: null, seed: 1 });
+    expect(line.detection).toEqual({ detected: report.detection.detected, samples: 2, rate: report.detection.rate });
+    expect(line.pulse!.faces).toBe(2);
+    expect(line.frechet).toBe(report.identity.frechet.distance ?? null); // 2 samples: too few for a distance
     await expect(
       program.parseAsync(['eval-model', '--model', model.source, '--samples', '0', '--pulse-faces', '0', '--fid-samples', '0', '--out', out], { from: 'user' }),
     ).rejects.toThrow(/already exists/);
+  });
+});
+
+describe('evaluation history', () => {
+  const report = (images: number, frechet: number) => ({
+    started: `2026-11-26T1${images % 10}:00:00.000Z`,
+    model: 'models/default',
+    seed: 1,
+    detection: { detected: 230, samples: 256, rate: 230 / 256 },
+    pulse: { succeeded: 99, faces: 100, successRate: 0.99, medianMinMse: 9e-4 },
+    identity: { frechet: { distance: frechet, counts: [450, 486] }, floor: { distance: 0.064 } },
+  });
+  it('appends lines, reads them back, and renders them by images seen in the model card', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pulse-hist-')), 'h.jsonl');
+    appendHistory(file, historyEntry(report(2, 0.2), { training: { steps: 200, imagesSeen: 3200, trainingSeconds: 7200 } }));
+    appendHistory(file, historyEntry(report(1, 0.3), { training: { steps: 100, imagesSeen: 1600, trainingSeconds: 3600 } }));
+    const entries = readHistory(file);
+    expect(entries.map((e) => e.imagesSeen)).toEqual([3200, 1600]);
+    expect(entries[0]).toMatchObject({ steps: 200, frechet: 0.2, frechetFloor: 0.064, frechetCounts: [450, 486] });
+    const table = renderHistoryTable(entries).split('\n');
+    expect(table[2]).toBe('| 1,600 | 100 | 1.00 h | 230/256 = 89.8% | 99/100 = 99.0% | 9.00e-4 | 0.300 | 0.064 |');
+    expect(table[3]).toMatch(/^\| 3,200 \| 200 \| 2.00 h .* 0.200 \| 0.064 \|$/);
+    const card = renderModelCard({ name: 'm', config: {}, metadata: {}, history: entries });
+    expect(card).toContain('## Across training');
+    expect(card).toContain(table[3]);
+    writeFileSync(file, '{"ok":1}\nnot json\n');
+    expect(() => readHistory(file)).toThrow(/h\.jsonl:2 is not a JSON line/);
+    expect(() => readHistory(`${file}.missing`)).toThrow(/eval-model --history/);
   });
 });

@@ -11,6 +11,7 @@ import { defaultModelPath, repoRoot } from '../model/default-model.js';
 import { loadModel } from '../model/model.js';
 import { faceAnalyzerInfo } from '../eval/face-analysis.js';
 import { type ModelEvaluation, evaluateModel } from '../eval/evaluate-model.js';
+import { appendHistory, historyEntry } from '../eval/history.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { createProgress, formatSeconds, type Progress } from './progress.js';
 
@@ -33,6 +34,7 @@ export interface EvalModelFlags {
   sampleBatch: number;
   out?: string;
   force?: boolean;
+  history?: string;
   quiet?: boolean;
 }
 
@@ -130,6 +132,8 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
         realFaces: flags.realFaces ?? flags.fidSamples,
       },
       started: started.toISOString(),
+      // What the export records of its training (steps, images seen), to follow measures across exports.
+      training: (model.metadata as { training?: unknown }).training ?? null,
       seconds: evaluation.seconds,
       node: process.version,
       summary: summarize(evaluation),
@@ -144,6 +148,10 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
       process.stderr.write(`report: ${out}\n`);
     } else {
       process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
+    }
+    if (flags.history) {
+      appendHistory(resolve(flags.history), historyEntry(report, model.metadata));
+      process.stderr.write(`history: appended to ${resolve(flags.history)}\n`);
     }
     return report;
   } finally {
@@ -168,6 +176,7 @@ export function registerEvalModel(program: Command): void {
     .addOption(new Option('--sample-batch <n>', 'samples generated per synthesis pass').argParser(count('sample-batch', 1)).default(16))
     .option('--out <file>', 'write the JSON report here (default: stdout)')
     .option('--force', 'overwrite --out')
+    .option('--history <file>', "append this evaluation (with the export's steps and images seen) to a JSONL history, e.g. models/default/eval-history.jsonl")
     .option('--quiet', 'no progress bars')
     .action(async (flags: EvalModelFlags) => {
       await evalModel(flags);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readModelIndex } from '../io/model-format.js';
+import { readHistory } from '../eval/history.js';
 import { renderModelCard } from '../model/model-card.js';
 import { writeFileAtomic } from '../util/files.js';
 
@@ -14,8 +15,9 @@ export function registerModelCard(program: Command): void {
     .option('--eval <file>', 'JSON report of pulse eval-model')
     .option('--sample-grid <file>', 'sample grid PNG inside the model directory (relative path)')
     .option('--status <text>', 'one sentence on the state of training')
+    .option('--history <file>', 'eval-model history (JSONL) to show as a table across training')
     .option('--force', 'overwrite an existing MODEL_CARD.md')
-    .action(async (flags: { model: string; eval?: string; sampleGrid?: string; status?: string; force?: boolean }) => {
+    .action(async (flags: { model: string; eval?: string; sampleGrid?: string; status?: string; history?: string; force?: boolean }) => {
       const dir = resolve(flags.model);
       const index = await readModelIndex(dir);
       const evaluation = flags.eval ? JSON.parse(readFileSync(resolve(flags.eval), 'utf8')) : null;
@@ -26,6 +28,7 @@ export function registerModelCard(program: Command): void {
         evaluation,
         sampleGrid: flags.sampleGrid,
         status: flags.status,
+        history: flags.history ? readHistory(resolve(flags.history)) : undefined,
       });
       const out = join(dir, 'MODEL_CARD.md');
       if (existsSync(out) && !flags.force) throw new Error(`${out} already exists; pass --force to rewrite it`);

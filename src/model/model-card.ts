@@ -4,6 +4,7 @@
  * of `pulse eval-model`, so every number in it comes from a file, not from memory.
  */
 import os from 'node:os';
+import { type EvalHistoryEntry, renderHistoryTable } from '../eval/history.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -18,6 +19,8 @@ export interface ModelCardInput {
   readonly sampleGrid?: string;
   /** A sentence on the state of training (e.g. "interim: training continues"). */
   readonly status?: string;
+  /** Earlier evaluations (pulse eval-model --history), shown as a table across training. */
+  readonly history?: readonly EvalHistoryEntry[];
 }
 
 function pct(x: number | undefined): string {
@@ -72,6 +75,16 @@ export function renderModelCard(input: ModelCardInput): string {
       `| Frechet distance of face descriptors, samples vs dev | ${id ? `${id.frechet?.distance?.toFixed?.(3) ?? JSON.stringify(id.frechet)}` : 'not measured'} | floor (dev half vs half): ${id?.floor?.distance?.toFixed?.(3) ?? '-'} |`,
       '',
       `Evaluated on ${ev.backend} in ${Math.round(ev.seconds)} s, seed ${ev.seed} (report: \`eval.json\`).`,
+      '',
+    );
+  }
+  if (input.history && input.history.length > 0) {
+    lines.push(
+      '## Across training',
+      '',
+      'Each row is one `pulse eval-model --history eval-history.jsonl` run on the export after that many images (lower Frechet is better; the floor is the distance between two halves of `dev`).',
+      '',
+      renderHistoryTable(input.history),
       '',
     );
   }

@@ -1,0 +1,90 @@
+/**
+ * The evaluation history of a model across its training: one JSON line per `pulse eval-model
+ * --history FILE` run, with the training state of the evaluated export (steps, images seen) and
+ * the three measurements, so the Frechet distance (and the others) can be followed from export to
+ * export. Lines are only ever appended; the model card renders them as a table in order of
+ * images seen.
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface EvalHistoryEntry {
+  readonly evaluatedAt: string;
+  readonly model: string;
+  /** Training state of the export (null when the model records none, e.g. a converted checkpoint). */
+  readonly steps: number | null;
+  readonly imagesSeen: number | null;
+  readonly trainingSeconds: number | null;
+  readonly detection: { readonly detected: number; readonly samples: number; readonly rate: number } | null;
+  readonly pulse: { readonly succeeded: number; readonly faces: number; readonly successRate: number; readonly medianMinMse: number } | null;
+  readonly frechet: number | null;
+  readonly frechetFloor: number | null;
+  /** Descriptor counts behind the Frechet distance (generated, real). */
+  readonly frechetCounts: readonly number[] | null;
+  readonly seed: number;
+}
+
+/** The history line of an eval-model report; `metadata` is the evaluated model's metadata. */
+export function historyEntry(report: Json, metadata: Json): EvalHistoryEntry {
+  const t = metadata.training ?? {};
+  const det = report.detection;
+  const p = report.pulse;
+  const id = report.identity;
+  const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+  return {
+    evaluatedAt: String(report.started ?? new Date().toISOString()),
+    model: String(report.model ?? ''),
+    steps: num(t.steps),
+    imagesSeen: num(t.imagesSeen),
+    trainingSeconds: num(t.trainingSeconds),
+    detection: det ? { detected: det.detected, samples: det.samples, rate: det.rate } : null,
+    pulse: p ? { succeeded: p.succeeded, faces: p.faces, successRate: p.successRate, medianMinMse: p.medianMinMse } : null,
+    frechet: num(id?.frechet?.distance),
+    frechetFloor: num(id?.floor?.distance),
+    frechetCounts: Array.isArray(id?.frechet?.counts) ? id.frechet.counts : null,
+    seed: Number(report.seed ?? 0),
+  };
+}
+
+/** Appends one entry (a JSON line) to `file`, creating it. Nothing is rewritten. */
+export function appendHistory(file: string, entry: EvalHistoryEntry): void {
+  appendFileSync(file, `${JSON.stringify(entry)}\n`);
+}
+
+/** The entries of `file` in file order; a malformed line is an error naming the file and line. */
+export function readHistory(file: string): EvalHistoryEntry[] {
+  if (!existsSync(file)) throw new Error(`${file} does not exist; it is written by pulse eval-model --history ${file}`);
+  const out: EvalHistoryEntry[] = [];
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      try {
+        out.push(JSON.parse(line) as EvalHistoryEntry);
+      } catch (err) {
+        throw new Error(`${file}:${i + 1} is not a JSON line (${(err as Error).message})`);
+      }
+    });
+  return out;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** A markdown table of the history, by images seen (unknown last), oldest evaluation first among equals. */
+export function renderHistoryTable(entries: readonly EvalHistoryEntry[]): string {
+  const sorted = [...entries].sort((a, b) => (a.imagesSeen ?? Infinity) - (b.imagesSeen ?? Infinity) || a.evaluatedAt.localeCompare(b.evaluatedAt));
+  const lines = [
+    '| images seen | steps | training | face found in samples | PULSE within eps (8x) | median best L2 | descriptor Frechet | floor |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const e of sorted) {
+    lines.push(
+      `| ${e.imagesSeen?.toLocaleString('en-US') ?? '?'} | ${e.steps ?? '?'} | ${e.trainingSeconds === null ? '?' : `${(e.trainingSeconds / 3600).toFixed(2)} h`} | ` +
+        `${e.detection ? `${e.detection.detected}/${e.detection.samples} = ${pct(e.detection.rate)}` : '-'} | ` +
+        `${e.pulse ? `${e.pulse.succeeded}/${e.pulse.faces} = ${pct(e.pulse.successRate)}` : '-'} | ` +
+        `${e.pulse ? e.pulse.medianMinMse.toExponential(2) : '-'} | ${e.frechet === null ? '-' : e.frechet.toFixed(3)} | ${e.frechetFloor === null ? '-' : e.frechetFloor.toFixed(3)} |`,
+    );
+  }
+  return lines.join('\n');
+}
