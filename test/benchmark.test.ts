@@ -203,7 +203,7 @@ describe('identity helpers', () => {
 describe('distribution plots', () => {
   const row = (method: BenchMethod, face: string, niqe: number | null, lrMse: number): OutputRow => ({
     face, person: null, method, runSeed: 1, seed: 1, solution: 1, niqe, psnr: 20, psnrY: 21, ssim: 0.5, ssimY: 0.5,
-    lrMse, success: 0, identityDistance: null, samePerson: null, srFaceFound: null, seconds: 0, image: `${face}.png`,
+    lrMse, success: 0, identityDistance: null, samePerson: null, srFaceFound: null, seconds: 0, stepsToEps: null, image: `${face}.png`,
   });
   it('one box per method and metric with every output as a point; empty metrics dropped; zeros floored on log axes', () => {
     const fig = distributionFigure({ nearest: [row('nearest', 'a', 5, 1e-2), row('nearest', 'b', null, 2e-2)], pulse: [row('pulse', 'a', 4, 1e-6)] }, 't');
@@ -309,8 +309,12 @@ describe('pulse benchmark', () => {
     expect(md).toContain('Diversity of solutions per face');
     expect(csvPaths.map((p) => p.split('/').pop()).sort()).toEqual(['bicubic.csv', 'esrgan.csv', 'hr.csv', 'nearest.csv', 'pulse.csv']);
     const csv = readFileSync(join(out, 'distributions', 'pulse.csv'), 'utf8').trim().split('\r\n');
-    expect(csv[0]).toBe('face,person,method,runSeed,seed,solution,niqe,psnr,psnrY,ssim,ssimY,lrMse,success,identityDistance,samePerson,srFaceFound,seconds,image');
+    expect(csv[0]).toBe('face,person,method,runSeed,seed,solution,niqe,psnr,psnrY,ssim,ssimY,lrMse,success,identityDistance,samePerson,srFaceFound,seconds,stepsToEps,image');
     expect(csv).toHaveLength(5);
+    // steps until eps: PULSE's per-solution value from its result lines; no value for the others.
+    const pulseSteps = lines.filter((l) => l.method === 'pulse').flatMap((l) => l.solutions!.map((x) => String(x.stepsToEps ?? '')));
+    expect(csv.slice(1).map((r) => r.split(',')[17]).sort()).toEqual(pulseSteps.sort());
+    expect(summary.methods.find((m) => m.method === 'nearest')!.metrics.stepsToEps.n).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).methods).toHaveLength(5);
   }, 300_000);
 

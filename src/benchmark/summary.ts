@@ -158,6 +158,8 @@ export interface OutputRow {
   readonly srFaceFound: number | null;
   /** Method seconds per output image. */
   readonly seconds: number;
+  /** PULSE: gradient steps applied before the solution's MSE first met eps (as in experiment results); null when never, or for other methods. */
+  readonly stepsToEps: number | null;
   readonly image: string;
 }
 
@@ -179,6 +181,7 @@ export const OUTPUT_COLUMNS: readonly (keyof OutputRow)[] = [
   'samePerson',
   'srFaceFound',
   'seconds',
+  'stepsToEps',
   'image',
 ];
 
@@ -194,6 +197,7 @@ export const TABLE_METRICS = [
   { key: 'identityDistance', label: 'identity dist. ↓', digits: 3, clip: [0, Infinity] },
   { key: 'samePerson', label: 'same person (< 0.6)', digits: 2, clip: [0, 1] },
   { key: 'seconds', label: 'time / image (s)', digits: 3, clip: [0, Infinity] },
+  { key: 'stepsToEps', label: 'steps until eps', digits: 1, clip: [0, Infinity] },
 ] as const satisfies readonly { key: keyof OutputRow; label: string; digits: number; clip: readonly [number, number]; exp?: boolean }[];
 export type TableMetric = (typeof TABLE_METRICS)[number]['key'];
 
@@ -222,6 +226,7 @@ export function outputRows(lines: readonly BenchResultLine[], persons: ReadonlyM
         samePerson: o.identity?.samePerson == null ? null : o.identity.samePerson ? 1 : 0,
         srFaceFound: o.identity ? (o.identity.srFound ? 1 : 0) : null,
         seconds: per,
+        stepsToEps: l.solutions?.[k]?.stepsToEps ?? null,
         image: o.image,
       });
     });
