@@ -49,6 +49,7 @@ import { type LoadedModel, loadModel } from '../model/model.js';
 import { BicubicDownsampler } from '../pulse/bicubic.js';
 import { DEFAULT_PULSE_OPTIONS, type PulseOptions, resolveOptions } from '../pulse/options.js';
 import { type PulseResult, runPulse } from '../pulse/run.js';
+import { warmUpPulse } from '../pulse/warm-up.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { type BenchFace, type BenchManifest, readBenchImage, readBenchManifest } from './bench-data.js';
 import { BASELINE_DESCRIPTIONS, type BicubicKernel, type EsrganUpscaler, bicubicDescription, esrganPlan, loadEsrgan, upscaleBicubic, upscaleNearest } from './baselines.js';
@@ -393,14 +394,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     // The first search and the first ESRGAN pass of a process also set up kernels and buffers
     // (about 1.5x slower); one untimed pass of each keeps that out of the recorded times.
     const lowSide = manifest.size / config.factor;
-    if (model) {
-      const target = tf.fill([1, lowSide, lowSide, 3], 0.5) as tf.Tensor4D;
-      try {
-        await runPulse(model, target, { ...config.pulse!, seed: 0, steps: Math.min(2, config.pulse!.steps) });
-      } finally {
-        target.dispose();
-      }
-    }
+    if (model) await warmUpPulse(model, lowSide, config.pulse!);
     if (esrgan) await esrgan.upscale({ width: lowSide, height: lowSide, data: new Float32Array(lowSide * lowSide * 3).fill(0.5) }, config.factor);
 
     const bar = createProgress('benchmark', pending.length, '{bar} {value}/{total} runs | {what} | ETA {eta_formatted}', options.quiet);

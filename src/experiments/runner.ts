@@ -14,6 +14,7 @@ import { type LoadedModel, loadModel } from '../model/model.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { BicubicDownsampler } from '../pulse/bicubic.js';
 import { factorFor, runPulse } from '../pulse/run.js';
+import { warmUpPulse } from '../pulse/warm-up.js';
 import { writeFileAtomic } from '../util/files.js';
 import { createProgress, formatSeconds } from '../cli/progress.js';
 import type { ExperimentConfig } from './config.js';
@@ -162,6 +163,8 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     let failed = 0;
     const prepare = targetPreparer(model, factor);
     const limit = Math.min(todo.length, options.maxRuns ?? Infinity);
+    // Untimed first search (kernel set-up), so the first run's seconds are like the others'.
+    if (limit > 0) await warmUpPulse(model, resolution / factor, todo[0].options);
     const bar = createProgress(config.name, mine.length, '{bar} {value}/{total} runs | {run} | ETA {left}', options.quiet ?? false);
     let sessionSeconds = 0;
     bar.update(skipped, { run: 'starting', left: '?' });
