@@ -2,7 +2,7 @@
  * pulse train on a tiny configuration: losses are finite, nothing leaks, R1 (a second
  * derivative) works, checkpoints resume bitwise-exactly, and export gives a model PULSE loads.
  */
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,6 +18,8 @@ import { loadModel } from '../src/model/model.js';
 import { sampleFaces } from '../src/model/sample.js';
 import { BatchSampler } from '../src/data/batches.js';
 import { gaussian } from '../src/util/random.js';
+import { ema, readTrainingLog, trainingFigure } from '../src/train/training-figure.js';
+import { renderPlotSvg } from '../src/notebook/plot-svg.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -162,5 +164,33 @@ describe('discriminator pieces', () => {
     s.next();
     const r = BatchSampler.restore(JSON.parse(JSON.stringify(s.state())));
     expect(r.next()).toEqual(s.next());
+  });
+});
+
+describe('training curves', () => {
+  it('read log.jsonl (errors name the line), smooth with a debiased EMA, draw four panels', async () => {
+    expect(ema([4, 4, 4], 10)).toEqual([4, 4, 4]); // debiased: no ramp from 0
+    const e = ema([0, 10], 1); // span 1: alpha 1, the raw values
+    expect(e).toEqual([0, 10]);
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-trainlog-'));
+    const file = join(dir, 'log.jsonl');
+    const line = (step: number, r1: number | null) =>
+      JSON.stringify({ step, images: step * 16, lossD: 1 / step, lossG: step, r1, realScore: 1, fakeScore: -1, imagesPerSecond: 10 });
+    writeFileSync(file, `${line(1, null)}\n${line(2, 0.5)}\n\n${line(3, null)}\n`);
+    const log = readTrainingLog(file);
+    expect(log.map((l) => l.images)).toEqual([16, 32, 48]);
+    const fig = trainingFigure(log, 't', 1);
+    expect(fig.data.map((t) => t.name)).toEqual(['loss D', 'loss G', 'D(real)', 'D(fake)', 'R1', 'images / s']);
+    expect(fig.data[1].y).toEqual([1, 2, 3]);
+    expect(fig.data[4].x).toEqual([32]);
+    expect(new Set(fig.data.map((t) => t.yaxis))).toEqual(new Set(['y', 'y2', 'y3', 'y4']));
+    const svg = await renderPlotSvg(fig);
+    expect(svg.ok).toBe(true);
+    writeFileSync(file, `${line(1, null)}\n{"step": 2}\n`);
+    expect(() => readTrainingLog(file)).toThrow(/log\.jsonl:2 lacks images, lossD or lossG/);
+    writeFileSync(file, 'oops\n');
+    expect(() => readTrainingLog(file)).toThrow(/log\.jsonl:1 is not a JSON line/);
+    writeFileSync(file, '\n');
+    expect(() => readTrainingLog(file)).toThrow(/has no log lines/);
   });
 });

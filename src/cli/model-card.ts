@@ -4,6 +4,8 @@ import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readModelIndex } from '../io/model-format.js';
 import { readHistory } from '../eval/history.js';
+import { renderPlotSvg } from '../notebook/plot-svg.js';
+import { readTrainingLog, trainingFigure } from '../train/training-figure.js';
 import { renderModelCard } from '../model/model-card.js';
 import { writeFileAtomic } from '../util/files.js';
 
@@ -16,10 +18,22 @@ export function registerModelCard(program: Command): void {
     .option('--sample-grid <file>', 'sample grid PNG inside the model directory (relative path)')
     .option('--status <text>', 'one sentence on the state of training')
     .option('--history <file>', 'eval-model history (JSONL) to show as a table across training')
+    .option('--training-log <file>', "the run's log.jsonl: its loss curves go to training.svg in the model directory")
     .option('--force', 'overwrite an existing MODEL_CARD.md')
-    .action(async (flags: { model: string; eval?: string; sampleGrid?: string; status?: string; history?: string; force?: boolean }) => {
+    .action(async (flags: { model: string; eval?: string; sampleGrid?: string; status?: string; history?: string; trainingLog?: string; force?: boolean }) => {
       const dir = resolve(flags.model);
       const index = await readModelIndex(dir);
+      const out = join(dir, 'MODEL_CARD.md');
+      if (existsSync(out) && !flags.force) throw new Error(`${out} already exists; pass --force to rewrite it`);
+      let trainingPlot: string | undefined;
+      if (flags.trainingLog) {
+        const log = readTrainingLog(resolve(flags.trainingLog));
+        const figure = trainingFigure(log, `training of ${basename(dir)}: ${log[log.length - 1].images.toLocaleString('en-US')} images`);
+        const svg = await renderPlotSvg(figure);
+        if (!svg.ok) throw new Error(`the training curves could not be drawn: ${svg.reason}`);
+        trainingPlot = 'training.svg';
+        writeFileAtomic(join(dir, trainingPlot), svg.svg, true);
+      }
       const evaluation = flags.eval ? JSON.parse(readFileSync(resolve(flags.eval), 'utf8')) : null;
       const card = renderModelCard({
         name: basename(dir),
@@ -29,9 +43,8 @@ export function registerModelCard(program: Command): void {
         sampleGrid: flags.sampleGrid,
         status: flags.status,
         history: flags.history ? readHistory(resolve(flags.history)) : undefined,
+        trainingPlot,
       });
-      const out = join(dir, 'MODEL_CARD.md');
-      if (existsSync(out) && !flags.force) throw new Error(`${out} already exists; pass --force to rewrite it`);
       writeFileAtomic(out, card, true);
       process.stdout.write(`wrote ${out}\n`);
     });

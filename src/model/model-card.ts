@@ -21,6 +21,8 @@ export interface ModelCardInput {
   readonly status?: string;
   /** Earlier evaluations (pulse eval-model --history), shown as a table across training. */
   readonly history?: readonly EvalHistoryEntry[];
+  /** Relative path of the training curves (SVG) in the model folder. */
+  readonly trainingPlot?: string;
 }
 
 function pct(x: number | undefined): string {
@@ -61,6 +63,7 @@ export function renderModelCard(input: ModelCardInput): string {
     `| Gaussian fit | ${input.metadata.gaussianFitSamples?.toLocaleString('en-US')} samples of LeakyReLU(5)(w) |`,
     '',
     input.sampleGrid ? `![samples](${input.sampleGrid})\n` : '',
+    input.trainingPlot ? `Training curves (from the run's log.jsonl): ![training curves](${input.trainingPlot})\n` : '',
     '## Measured quality (`pulse eval-model`)',
     '',
   ];

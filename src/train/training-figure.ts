@@ -1,0 +1,97 @@
+/**
+ * The curves of a training run from its log.jsonl (written by `pulse train`): the
+ * discriminator and generator losses, D's mean score on real and generated images, the R1
+ * penalty where it was computed, and throughput, all against images seen. Raw values are
+ * noisy at batch 16, so the loss and score curves are exponential moving averages over about
+ * `smoothing` logged points (R1 over a tenth of that: it is logged every r1Interval steps only).
+ */
+import { readFileSync } from 'node:fs';
+import type { PlotlyFigure, PlotlyTrace } from '../notebook/plot-svg.js';
+import { gridCell } from '../notebook/subplot-grid.js';
+
+export interface TrainingLogLine {
+  readonly step: number;
+  readonly images: number;
+  readonly lossD: number;
+  readonly lossG: number;
+  readonly r1: number | null;
+  readonly realScore: number;
+  readonly fakeScore: number;
+  readonly imagesPerSecond?: number;
+  readonly wallSeconds?: number;
+}
+
+/** The lines of a run's log.jsonl; a malformed line is an error naming the file and line. */
+export function readTrainingLog(path: string): TrainingLogLine[] {
+  const lines: TrainingLogLine[] = [];
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((text, i) => {
+      if (text.trim() === '') return;
+      let v: TrainingLogLine;
+      try {
+        v = JSON.parse(text) as TrainingLogLine;
+      } catch (err) {
+        throw new Error(`${path}:${i + 1} is not a JSON line (${(err as Error).message})`);
+      }
+      if (typeof v.images !== 'number' || typeof v.lossD !== 'number' || typeof v.lossG !== 'number') {
+        throw new Error(`${path}:${i + 1} lacks images, lossD or lossG: not a pulse train log`);
+      }
+      lines.push(v);
+    });
+  if (lines.length === 0) throw new Error(`${path} has no log lines yet`);
+  return lines;
+}
+
+/** Exponential moving average with a span of `span` points (alpha = 2 / (span + 1)), debiased at the start. */
+export function ema(values: readonly number[], span: number): number[] {
+  const alpha = 2 / (Math.max(1, span) + 1);
+  const out: number[] = [];
+  let m = 0;
+  let w = 0;
+  for (const v of values) {
+    m = (1 - alpha) * m + alpha * v;
+    w = (1 - alpha) * w + alpha;
+    out.push(m / w);
+  }
+  return out;
+}
+
+/** A 2x2 figure: losses, D scores, R1, images per second (x: images seen). */
+export function trainingFigure(log: readonly TrainingLogLine[], title: string, smoothing = 50): PlotlyFigure {
+  const x = log.map((l) => l.images);
+  const data: PlotlyTrace[] = [];
+  const layout: Record<string, unknown> = { title: { text: title }, width: 1000, height: 680, margin: { t: 100, l: 60, r: 20, b: 50 }, legend: { orientation: 'h', x: 0.5, xanchor: 'center', y: 1.1 } };
+  const gapX = 0.1;
+  const gapY = 0.16;
+  const w = (1 - gapX) / 2;
+  const h = (1 - gapY) / 2;
+  const panels = ['loss (EMA)', 'D score (EMA)', 'R1 penalty', 'images / s'];
+  const cells = panels.map((p, i) => {
+    const c = gridCell(i, 2, w, h, gapX, gapY);
+    layout[c.xKey] = { domain: [c.x0, c.x0 + w], anchor: c.yName, title: { text: 'images seen' } };
+    layout[c.yKey] = { domain: [c.y1 - h, c.y1], anchor: c.xName, title: { text: p } };
+    return c;
+  });
+  const line = (i: number, name: string, y: readonly number[], colour: string, xs: readonly number[] = x): PlotlyTrace => ({
+    type: 'scatter',
+    mode: 'lines',
+    name,
+    x: xs,
+    y,
+    xaxis: cells[i].xName,
+    yaxis: cells[i].yName,
+    line: { color: colour, width: 1.5 },
+  });
+  data.push(line(0, 'loss D', ema(log.map((l) => l.lossD), smoothing), '#1f77b4'));
+  data.push(line(0, 'loss G', ema(log.map((l) => l.lossG), smoothing), '#d62728'));
+  data.push(line(1, 'D(real)', ema(log.map((l) => l.realScore), smoothing), '#2ca02c'));
+  data.push(line(1, 'D(fake)', ema(log.map((l) => l.fakeScore), smoothing), '#9467bd'));
+  const r1 = log.filter((l) => typeof l.r1 === 'number');
+  if (r1.length > 0) {
+    data.push(line(2, 'R1', ema(r1.map((l) => l.r1 as number), Math.max(1, Math.round(smoothing / 10))), '#8c564b', r1.map((l) => l.images)));
+  }
+  const ips = log.filter((l) => typeof l.imagesPerSecond === 'number');
+  if (ips.length > 0) data.push(line(3, 'images / s', ips.map((l) => l.imagesPerSecond as number), '#7f7f7f', ips.map((l) => l.images)));
+  return { data, layout };
+}
