@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { SPLITS, type Split } from '../data/face-folder.js';
+import { initBackend } from '../backend/select.js';
 import { makeBenchData } from '../benchmark/bench-data.js';
 import { createProgress } from './progress.js';
 
@@ -51,6 +52,9 @@ export function registerBenchData(program: Command): void {
     .option('--quiet', 'no progress bar')
     .action(async (faces: string, flags: BenchDataFlags) => {
       const start = performance.now();
+      // The project's backend (not tfjs's bare default), named in the output like every command's.
+      const backend = await initBackend();
+      process.stderr.write(`backend: ${backend.description}\n`);
       let bar: ReturnType<typeof createProgress> | null = null;
       const manifest = await makeBenchData({
         source: faces,
