@@ -5,7 +5,8 @@
  * export. Lines are only ever appended; the model card renders them as a table in order of
  * images seen.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
+import { readJsonLines } from '../util/jsonl.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -55,18 +56,7 @@ export function appendHistory(file: string, entry: EvalHistoryEntry): void {
 /** The entries of `file` in file order; a malformed line is an error naming the file and line. */
 export function readHistory(file: string): EvalHistoryEntry[] {
   if (!existsSync(file)) throw new Error(`${file} does not exist; it is written by pulse eval-model --history ${file}`);
-  const out: EvalHistoryEntry[] = [];
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((line, i) => {
-      if (line.trim() === '') return;
-      try {
-        out.push(JSON.parse(line) as EvalHistoryEntry);
-      } catch (err) {
-        throw new Error(`${file}:${i + 1} is not a JSON line (${(err as Error).message})`);
-      }
-    });
-  return out;
+  return readJsonLines<EvalHistoryEntry>(file).map((l) => l.value);
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -5,40 +5,25 @@
  * noisy at batch 16, so the loss and score curves are exponential moving averages over about
  * `smoothing` logged points (R1 over a tenth of that: it is logged every r1Interval steps only).
  */
-import { readFileSync } from 'node:fs';
 import type { PlotlyFigure, PlotlyTrace } from '../notebook/plot-svg.js';
 import { gridCell } from '../notebook/subplot-grid.js';
+import { readJsonLines } from '../util/jsonl.js';
+import type { StepStats } from './trainer.js';
 
-export interface TrainingLogLine {
-  readonly step: number;
-  readonly images: number;
-  readonly lossD: number;
-  readonly lossG: number;
-  readonly r1: number | null;
-  readonly realScore: number;
-  readonly fakeScore: number;
+/** A line of log.jsonl: a step's stats, with the throughput when it was logged. */
+export interface TrainingLogLine extends StepStats {
   readonly imagesPerSecond?: number;
   readonly wallSeconds?: number;
 }
 
 /** The lines of a run's log.jsonl; a malformed line is an error naming the file and line. */
 export function readTrainingLog(path: string): TrainingLogLine[] {
-  const lines: TrainingLogLine[] = [];
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .forEach((text, i) => {
-      if (text.trim() === '') return;
-      let v: TrainingLogLine;
-      try {
-        v = JSON.parse(text) as TrainingLogLine;
-      } catch (err) {
-        throw new Error(`${path}:${i + 1} is not a JSON line (${(err as Error).message})`);
-      }
-      if (typeof v.images !== 'number' || typeof v.lossD !== 'number' || typeof v.lossG !== 'number') {
-        throw new Error(`${path}:${i + 1} lacks images, lossD or lossG: not a pulse train log`);
-      }
-      lines.push(v);
-    });
+  const lines = readJsonLines<TrainingLogLine>(path).map(({ line, value }) => {
+    if (typeof value.images !== 'number' || typeof value.lossD !== 'number' || typeof value.lossG !== 'number') {
+      throw new Error(`${path}:${line} lacks images, lossD or lossG: not a pulse train log`);
+    }
+    return value;
+  });
   if (lines.length === 0) throw new Error(`${path} has no log lines yet`);
   return lines;
 }
