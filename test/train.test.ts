@@ -58,8 +58,8 @@ describe('Trainer', () => {
     t.dispose();
   });
 
-  it('resumes from a checkpoint bitwise-exactly', async () => {
-    const cfg = resolveTrainConfig(TINY);
+  it.each(['none', 'color,translation,cutout'])('resumes from a checkpoint bitwise-exactly (augment %s)', async (augment) => {
+    const cfg = resolveTrainConfig({ ...TINY, augment });
     const straight = Trainer.create(cfg);
     const s1 = fakeSource(16);
     for (let i = 0; i < 4; i++) straight.step(s1);

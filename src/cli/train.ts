@@ -38,6 +38,9 @@ interface TrainFlags {
   batch: string;
   totalImages: string;
   seed: string;
+  augment: string;
+  r1Gamma?: string;
+  lr?: string;
   maxMinutes?: string;
   checkpointEvery: string;
   sampleEvery: string;
@@ -67,6 +70,9 @@ async function train(flags: TrainFlags): Promise<void> {
       batchSize: Number(flags.batch),
       totalImages: Number(flags.totalImages ?? DEFAULT_TRAIN_CONFIG.totalImages),
       seed: Number(flags.seed),
+      augment: flags.augment,
+      ...(flags.r1Gamma !== undefined ? { r1Gamma: Number(flags.r1Gamma) } : {}),
+      ...(flags.lr !== undefined ? { lrG: Number(flags.lr), lrD: Number(flags.lr) } : {}),
       checkpointEvery: Number(flags.checkpointEvery),
       sampleEvery: Number(flags.sampleEvery),
     };
@@ -148,6 +154,9 @@ export function registerTrain(program: Command): void {
     .option('--batch <n>', 'images per step', String(d.batchSize))
     .option('--total-images <n>', 'stop after this many real images (default 2,000,000)')
     .option('--seed <n>', 'seed of every random draw', String(d.seed))
+    .option('--augment <policy>', 'differentiable augmentation of what D sees: none, or any of color,translation,cutout (DiffAugment)', d.augment)
+    .option('--r1-gamma <g>', 'R1 weight (default 0.0002 * res^2 / batch, StyleGAN2-ADA)')
+    .option('--lr <lr>', `Adam learning rate of G and D (default ${d.lrG})`)
     .option('--max-minutes <m>', 'stop (with a checkpoint) after this long')
     .option('--checkpoint-every <steps>', 'steps between checkpoints', String(d.checkpointEvery))
     .option('--sample-every <steps>', 'steps between sample grids', String(d.sampleEvery))

@@ -57,7 +57,9 @@ export async function loadCheckpoint(runDir: string): Promise<{ trainer: Trainer
   const { metadata, tensors } = await readModelDir(dir);
   const meta = metadata as unknown as CheckpointMeta;
   if (meta?.kind !== 'pulse-train-checkpoint') throw new Error(`${dir} is not a pulse train checkpoint`);
-  const trainer = Trainer.restore(meta.config, tensors, { ...meta.state }, {
+  // Options added after a checkpoint was written take the value the run was trained with.
+  const config: TrainConfig = { ...meta.config, augment: meta.config.augment ?? 'none' };
+  const trainer = Trainer.restore(config, tensors, { ...meta.state }, {
     g: optimizerStateFrom(tensors, 'G', meta.optimizerSteps.g),
     d: optimizerStateFrom(tensors, 'D', meta.optimizerSteps.d),
   });

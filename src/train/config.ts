@@ -3,6 +3,8 @@
  * sized for a 2-core CPU: a 64 px StyleGAN (v1, the architecture PULSE searches) with
  * narrow layers, trained for hours, not days.
  */
+import { parseAugmentPolicy } from './augment.js';
+
 export interface TrainConfig {
   /** Output side of the generator. */
   readonly resolution: number;
@@ -38,6 +40,12 @@ export interface TrainConfig {
   readonly sampleEvery: number;
   /** Append a log line every this many steps. */
   readonly logEvery: number;
+  /**
+   * Differentiable augmentation of everything D sees (augment.ts): "none" or any of
+   * "color,translation,cutout" (DiffAugment's policy). Checkpoints written before this option
+   * existed resume with "none", as they were trained.
+   */
+  readonly augment: string;
   /** Seed of every random draw (init, latents, noise, batches). */
   readonly seed: number;
 }
@@ -62,6 +70,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   checkpointEvery: 100,
   sampleEvery: 250,
   logEvery: 5,
+  augment: 'none',
   seed: 1,
 };
 
@@ -76,6 +85,8 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (c.batchSize % Math.min(c.mbstdGroup, c.batchSize) !== 0) {
     throw new Error(`train option batchSize=${c.batchSize} must be a multiple of mbstdGroup=${c.mbstdGroup}`);
   }
+  parseAugmentPolicy(c.augment);
+  if (!(c.r1Gamma >= 0)) throw new Error(`train option r1Gamma=${c.r1Gamma} must be >= 0`);
   for (const k of ['lrG', 'lrD', 'emaHalfLifeImages'] as const) {
     if (!(c[k] > 0)) throw new Error(`train option ${k}=${c[k]} must be > 0`);
   }

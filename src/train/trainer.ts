@@ -18,6 +18,7 @@ import { Discriminator, randomDiscriminatorStateDict, type DiscriminatorConfig }
 import { discriminatorLoss, generatorLoss, r1Penalty } from './losses.js';
 import { emaBeta, updateEma } from './ema.js';
 import type { TrainConfig } from './config.js';
+import { type AugmentTransform, applyAugment, drawAugment, parseAugmentPolicy } from './augment.js';
 
 /** Where real images come from: NHWC float32 in [-1, 1], resumable. */
 export interface RealBatchSource {
@@ -71,6 +72,7 @@ export class Trainer {
   private readonly optG: Optimizer;
   private readonly optD: Optimizer;
   private readonly r1Ratio: number;
+  private readonly augmentPolicy: readonly AugmentTransform[];
   state: TrainState;
 
   private constructor(config: TrainConfig, g: GeneratorNets, gEma: GeneratorNets, d: Discriminator, state: TrainState) {
@@ -81,6 +83,7 @@ export class Trainer {
     this.state = state;
     // Lazy regularisation (StyleGAN2): D's Adam sees fewer steps, so lr and betas are adjusted.
     this.r1Ratio = config.r1Interval / (config.r1Interval + 1);
+    this.augmentPolicy = parseAugmentPolicy(config.augment);
     this.optG = createOptimizer('adam', { beta1: config.beta1, beta2: config.beta2, eps: config.adamEps });
     this.optD = createOptimizer('adam', { beta1: config.beta1 ** this.r1Ratio, beta2: config.beta2 ** this.r1Ratio, eps: config.adamEps });
   }
@@ -151,6 +154,13 @@ export class Trainer {
     return tf.add(tf.mul(tf.expandDims(w1, 1), m), tf.mul(tf.expandDims(w2, 1), tf.sub(1, m))) as tf.Tensor3D;
   }
 
+  /** What D sees of `x`: x itself, or x under this step's augmentation draw for `what` (augment.ts). */
+  private augment(x: tf.Tensor4D, what: string): tf.Tensor4D {
+    if (this.augmentPolicy.length === 0) return x;
+    const [B, S] = x.shape;
+    return applyAugment(x, drawAugment(`train:${this.config.seed}:${this.state.step}:${what}:augment`, B, S, this.augmentPolicy));
+  }
+
   /**
    * Adam on the variables that received a gradient. A variable without one (e.g. D's
    * output bias under R1, which does not depend on it) gets a zero gradient, so every
@@ -178,8 +188,8 @@ export class Trainer {
     let realScore = 0;
     let fakeScore = 0;
     const dOut = tf.variableGrads(() => {
-      const fl = this.d.forward(fakes);
-      const rl = this.d.forward(reals);
+      const fl = this.d.forward(this.augment(fakes, 'd:fake'));
+      const rl = this.d.forward(this.augment(reals, 'd:real'));
       const scores = tf.keep(tf.stack([tf.mean(rl), tf.mean(fl)]));
       [realScore, fakeScore] = Array.from(scores.dataSync());
       scores.dispose();
@@ -192,7 +202,7 @@ export class Trainer {
 
     let r1: number | null = null;
     if (this.state.step % c.r1Interval === 0) {
-      const rOut = tf.variableGrads(() => r1Penalty((x) => this.d.forward(x), reals, c.r1Gamma, c.r1Interval), dVars);
+      const rOut = tf.variableGrads(() => r1Penalty((x) => this.d.forward(this.augment(x, 'r1:real')), reals, c.r1Gamma, c.r1Interval), dVars);
       r1 = rOut.value.dataSync()[0] / c.r1Interval;
       rOut.value.dispose();
       this.applyGrads(this.optD, dVars, rOut.grads, c.lrD * this.r1Ratio);
@@ -202,7 +212,7 @@ export class Trainer {
     // Generator.
     const gOut = tf.variableGrads(() => {
       const fake = this.g.synthesis.forward(this.dlatents(this.g, 'g', B), this.noise('g', B));
-      return generatorLoss(this.d.forward(fake));
+      return generatorLoss(this.d.forward(this.augment(fake, 'g:fake')));
     }, gVars);
     const lossG = gOut.value.dataSync()[0];
     gOut.value.dispose();
