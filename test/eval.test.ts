@@ -23,6 +23,7 @@ import {
 } from '../src/eval/evaluate-model.js';
 import { registerEvalModel } from '../src/cli/eval-model.js';
 import { appendHistory, historyEntry, readHistory, renderHistoryTable } from '../src/eval/history.js';
+import { compareDiversity, meanPairwiseDistance } from '../src/eval/diversity.js';
 import { renderModelCard } from '../src/model/model-card.js';
 import { cropAndResize, LFW_CROP } from '../src/data/crop.js';
 import { type LoadedModel, loadModel } from '../src/model/model.js';
@@ -252,6 +253,9 @@ describe('evaluate-model on a tiny random generator', () => {
     expect(r.succeeded).toBe(r.perFace.filter((f) => f.success).length);
     expect(r.medianMinMse).toBe(median(r.perFace.map((f) => f.minMse)));
     expect(progress.at(-1)).toBe(3);
+    expect(r.solutionDiversity).toBeNull(); // one solution per face
+    const dup = await measurePulse(model, { datasetDir: LFW, faces: 1, seed: 2, pulse: { steps: 1, duplicates: 2 }, batchSize: 1 });
+    expect(dup.perFace[0]).toHaveProperty('solutionDiversity'); // null here: random weights draw no faces
   });
 
   it('measureIdentityFrechet: descriptors of samples vs dev faces, floor from identity-disjoint halves', async () => {
@@ -266,6 +270,8 @@ describe('evaluate-model on a tiny random generator', () => {
     expect(r.halves.identitiesA + r.halves.identitiesB).toBe(r.real.identities);
     expect(typeof r.floor.distance).toBe('number');
     expect(r.floor.distance!).toBeGreaterThan(0);
+    // different people (7 identities): descriptors far apart on average
+    expect(r.diversity.real!).toBeGreaterThan(0.6);
     // random-weight samples hold no faces: the distance says why it is missing
     if (r.generated.described < 2) {
       expect(r.frechet.distance).toBeNull();
@@ -375,13 +381,33 @@ describe('evaluation history', () => {
     expect(entries.map((e) => e.imagesSeen)).toEqual([3200, 1600]);
     expect(entries[0]).toMatchObject({ steps: 200, frechet: 0.2, frechetFloor: 0.064, frechetCounts: [450, 486] });
     const table = renderHistoryTable(entries).split('\n');
-    expect(table[2]).toBe('| 1,600 | 100 | 1.00 h | 230/256 = 89.8% | 99/100 = 99.0% | 9.00e-4 | 0.300 | 0.064 |');
-    expect(table[3]).toMatch(/^\| 3,200 \| 200 \| 2.00 h .* 0.200 \| 0.064 \|$/);
+    expect(table[2]).toBe('| 1,600 | 100 | 1.00 h | 230/256 = 89.8% | 99/100 = 99.0% | 9.00e-4 | 0.300 | 0.064 | - | - |');
+    expect(table[3]).toMatch(/^\| 3,200 \| 200 \| 2.00 h .* 0.200 \| 0.064 \| - \| - \|$/);
+    appendHistory(
+      file,
+      historyEntry(
+        { ...report(3, 0.1), identity: { ...report(3, 0.1).identity, diversity: { generated: 0.71, real: 0.8 } }, pulse: { ...report(3, 0.1).pulse, solutionDiversity: { median: 0.62 } } },
+        { training: { steps: 300, imagesSeen: 4800, trainingSeconds: 7200 } },
+      ),
+    );
+    expect(renderHistoryTable(readHistory(file)).split('\n')[4]).toMatch(/\| 0.100 \| 0.064 \| 0.710 \(0.800\) \| 0.620 \|$/);
     const card = renderModelCard({ name: 'm', config: {}, metadata: {}, history: entries });
     expect(card).toContain('## Across training');
     expect(card).toContain(table[3]);
     writeFileSync(file, '{"ok":1}\nnot json\n');
     expect(() => readHistory(file)).toThrow(/h\.jsonl:2 is not a JSON line/);
     expect(() => readHistory(`${file}.missing`)).toThrow(/eval-model --history/);
+  });
+});
+
+describe('diversity (the collapse measure)', () => {
+  it('mean pairwise distance by hand, and the ratio to real faces', () => {
+    const d = (...v: number[]) => Float32Array.from(v);
+    // Pairs of (0,0), (3,4), (6,8): distances 5, 10, 5 -> mean 20/3.
+    expect(meanPairwiseDistance([d(0, 0), d(3, 4), d(6, 8)])).toBeCloseTo(20 / 3, 12);
+    expect(meanPairwiseDistance([d(1, 2)])).toBeNull();
+    const collapsed = [d(1, 0), d(1, 0), d(1, 0)];
+    expect(compareDiversity(collapsed, [d(0, 0), d(3, 4)])).toEqual({ generated: 0, real: 5, ratio: 0 });
+    expect(() => meanPairwiseDistance([d(1, 2), d(1, 2, 3)])).toThrow(/descriptor 1 has 3 values, descriptor 0 has 2/);
   });
 });

@@ -29,6 +29,7 @@ export interface EvalModelFlags {
   fidSamples: number;
   realFaces?: number;
   steps?: number;
+  duplicates: number;
   seed: number;
   pulseBatch: number;
   sampleBatch: number;
@@ -61,6 +62,9 @@ export function summarize(e: ModelEvaluation): string[] {
       `pulse: ${p.succeeded}/${p.faces} dev faces within eps ${p.options.eps} = ${pct(p.successRate)}; median best MSE ${p.medianMinMse.toExponential(3)} ` +
         `(${p.resolution} px from ${p.lowResolution} px, ${p.options.steps} steps, ${p.secondsPerFace.toFixed(1)} s/face)`,
     );
+    if (p.solutionDiversity) {
+      lines.push(`pulse solutions: ${p.options.duplicates} per face, mean pairwise descriptor distance median ${p.solutionDiversity.median.toFixed(3)} over ${p.solutionDiversity.faces} faces`);
+    }
   }
   if (e.identity) {
     const i = e.identity;
@@ -68,6 +72,9 @@ export function summarize(e: ModelEvaluation): string[] {
       `identity Frechet: generated vs real ${fd(i.frechet)} (${i.generated.described} vs ${i.real.described} faces; no face in ${i.generated.noFace} samples, ${i.real.noFace} real); ` +
         `floor real vs real ${fd(i.floor)} (${i.halves.a} vs ${i.halves.b}), generated vs real at that size ${fd(i.generatedVsHalf)}`,
     );
+    const v = i.diversity;
+    const f3 = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+    lines.push(`diversity: mean pairwise descriptor distance, samples ${f3(v.generated)} vs real ${f3(v.real)} = ${v.ratio === null ? 'n/a' : v.ratio.toFixed(3)}x (target >= 0.9x)`);
   }
   return lines;
 }
@@ -100,7 +107,7 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
         realFaces: flags.realFaces,
         datasetDir,
         seed: flags.seed,
-        pulse: flags.steps !== undefined ? { steps: flags.steps } : undefined,
+        pulse: { ...(flags.steps !== undefined ? { steps: flags.steps } : {}), duplicates: flags.duplicates },
         pulseBatchSize: flags.pulseBatch,
         sampleBatchSize: flags.sampleBatch,
         onProgress: (stage, done, total, fields) => {
@@ -171,6 +178,7 @@ export function registerEvalModel(program: Command): void {
     .addOption(new Option('--fid-samples <n>', 'random samples for the descriptor Frechet distance (0 skips)').argParser(count('fid-samples')).default(500))
     .addOption(new Option('--real-faces <n>', 'dev faces for the Frechet distance (default: --fid-samples)').argParser(count('real-faces')))
     .addOption(new Option('--steps <n>', 'PULSE steps (default: PULSE default, 100)').argParser(count('steps', 1)))
+    .addOption(new Option('--duplicates <n>', 'PULSE solutions per dev face (their descriptor diversity is measured when > 1)').argParser(count('duplicates', 1)).default(4))
     .addOption(new Option('--seed <n>', 'seed of the samples and of PULSE').argParser(count('seed')).default(1))
     .addOption(new Option('--pulse-batch <n>', 'dev faces optimised together').argParser(count('pulse-batch', 1)).default(8))
     .addOption(new Option('--sample-batch <n>', 'samples generated per synthesis pass').argParser(count('sample-batch', 1)).default(16))

@@ -28,6 +28,7 @@ import { factorFor, runPulse } from '../pulse/run.js';
 import { sampleFaces } from '../model/sample.js';
 import { type FaceAnalysis, type FaceProtocol, FACE_PROTOCOL, analyzeFaces } from './face-analysis.js';
 import { type FrechetResult, frechetDistance } from './frechet.js';
+import { type DiversityComparison, compareDiversity, meanPairwiseDistance } from './diversity.js';
 
 /** Share of samples with a detected face that the issue asks for. */
 export const DETECTION_TARGET = 0.9;
@@ -178,6 +179,8 @@ export interface PulseFaceOutcome {
   /** MSE at the last step. */
   readonly finalMse: number;
   readonly success: boolean;
+  /** With several solutions per face: the mean pairwise descriptor distance among them (null if fewer than 2 had a detectable face). */
+  readonly solutionDiversity?: number | null;
 }
 
 export interface PulseEvalResult {
@@ -192,6 +195,11 @@ export interface PulseEvalResult {
   /** Median over faces of the smallest MSE (the "final L2" of the official code, per image). */
   readonly medianMinMse: number;
   readonly meanMinMse: number;
+  /**
+   * With duplicates > 1: how different the solutions of one face are (median over faces of
+   * their mean pairwise descriptor distance; same person ~0.5, different people ~0.8).
+   */
+  readonly solutionDiversity: { readonly median: number; readonly mean: number; readonly faces: number } | null;
   readonly perFace: readonly PulseFaceOutcome[];
   readonly batchSize: number;
   readonly seconds: number;
@@ -240,6 +248,7 @@ export async function measurePulse(model: LoadedModel, options: PulseEvalOptions
             }),
         });
         const last = result.trace[result.trace.length - 1];
+        const diversity = pulseOptions.duplicates > 1 ? await solutionDiversities(result.images, resolution, batch.length, pulseOptions.duplicates) : null;
         batch.forEach((e, k) => {
           // With duplicates > 1, a face counts as solved when any of its solutions is.
           const ks = Array.from({ length: pulseOptions.duplicates }, (_, d) => k * pulseOptions.duplicates + d);
@@ -250,6 +259,7 @@ export async function measurePulse(model: LoadedModel, options: PulseEvalOptions
             minMse: result.minMse[best],
             finalMse: last.mse[best],
             success: ks.some((j) => result.success[j]),
+            ...(diversity ? { solutionDiversity: diversity[k] } : {}),
           });
         });
       } finally {
@@ -262,6 +272,7 @@ export async function measurePulse(model: LoadedModel, options: PulseEvalOptions
   }
   const succeeded = perFace.filter((f) => f.success).length;
   const mses = perFace.map((f) => f.minMse);
+  const divs = perFace.map((f) => f.solutionDiversity).filter((d): d is number => typeof d === 'number');
   const seconds = (performance.now() - t0) / 1000;
   return {
     faces: perFace.length,
@@ -273,11 +284,28 @@ export async function measurePulse(model: LoadedModel, options: PulseEvalOptions
     successRate: perFace.length ? succeeded / perFace.length : NaN,
     medianMinMse: median(mses),
     meanMinMse: mses.length ? mses.reduce((a, b) => a + b, 0) / mses.length : NaN,
+    solutionDiversity: divs.length ? { median: median(divs), mean: divs.reduce((a, b) => a + b, 0) / divs.length, faces: divs.length } : null,
     perFace,
     batchSize,
     seconds,
     secondsPerFace: perFace.length ? seconds / perFace.length : NaN,
   };
+}
+
+/** Per face of a PULSE batch (solutions of face k at k*duplicates ...): the mean pairwise descriptor distance of its solutions. */
+async function solutionDiversities(images: Float32Array, resolution: number, faces: number, duplicates: number): Promise<(number | null)[]> {
+  const size = resolution * resolution * 3;
+  const out: (number | null)[] = [];
+  for (let k = 0; k < faces; k++) {
+    const solutions: RgbImage[] = Array.from({ length: duplicates }, (_, d) => ({
+      width: resolution,
+      height: resolution,
+      data: images.slice((k * duplicates + d) * size, (k * duplicates + d + 1) * size).map((v) => Math.min(1, Math.max(0, v))),
+    }));
+    const analyses = await analyzeFaces(solutions, { descriptors: true });
+    out.push(meanPairwiseDistance(analyses.filter((a) => a.found && a.descriptor).map((a) => a.descriptor!)));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,6 +335,8 @@ export interface IdentityFrechetResult {
   readonly floor: MaybeFrechet;
   /** The first |A| generated descriptors vs half B: comparable with the floor (same sizes). */
   readonly generatedVsHalf: MaybeFrechet;
+  /** Mean pairwise descriptor distance of the samples beside that of the real faces (the collapse measure). */
+  readonly diversity: DiversityComparison;
   readonly seconds: { readonly generate: number; readonly analyzeGenerated: number; readonly analyzeReal: number; readonly total: number };
 }
 
@@ -381,6 +411,7 @@ export async function measureIdentityFrechet(model: LoadedModel, options: Identi
       genDesc.slice(0, ha.length),
       hb.map((r) => r.descriptor),
     ),
+    diversity: compareDiversity(genDesc, realDesc),
     seconds: {
       generate: analysis.generateSeconds * share,
       analyzeGenerated: analysis.analyzeSeconds * share,

@@ -23,6 +23,11 @@ export interface EvalHistoryEntry {
   readonly frechetFloor: number | null;
   /** Descriptor counts behind the Frechet distance (generated, real). */
   readonly frechetCounts: readonly number[] | null;
+  /** Mean pairwise descriptor distance of samples, and of the real faces (absent in lines written before it was measured). */
+  readonly sampleDiversity?: number | null;
+  readonly realDiversity?: number | null;
+  /** Median over dev faces of the mean pairwise descriptor distance of PULSE's solutions. */
+  readonly solutionDiversity?: number | null;
   readonly seed: number;
 }
 
@@ -44,6 +49,9 @@ export function historyEntry(report: Json, metadata: Json): EvalHistoryEntry {
     frechet: num(id?.frechet?.distance),
     frechetFloor: num(id?.floor?.distance),
     frechetCounts: Array.isArray(id?.frechet?.counts) ? id.frechet.counts : null,
+    sampleDiversity: num(id?.diversity?.generated),
+    realDiversity: num(id?.diversity?.real),
+    solutionDiversity: num(p?.solutionDiversity?.median),
     seed: Number(report.seed ?? 0),
   };
 }
@@ -65,15 +73,16 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 export function renderHistoryTable(entries: readonly EvalHistoryEntry[]): string {
   const sorted = [...entries].sort((a, b) => (a.imagesSeen ?? Infinity) - (b.imagesSeen ?? Infinity) || a.evaluatedAt.localeCompare(b.evaluatedAt));
   const lines = [
-    '| images seen | steps | training | face found in samples | PULSE within eps (8x) | median best L2 | descriptor Frechet | floor |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| images seen | steps | training | face found in samples | PULSE within eps (8x) | median best L2 | descriptor Frechet | floor | sample diversity (real) | PULSE solution diversity |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const e of sorted) {
     lines.push(
       `| ${e.imagesSeen?.toLocaleString('en-US') ?? '?'} | ${e.steps ?? '?'} | ${e.trainingSeconds === null ? '?' : `${(e.trainingSeconds / 3600).toFixed(2)} h`} | ` +
         `${e.detection ? `${e.detection.detected}/${e.detection.samples} = ${pct(e.detection.rate)}` : '-'} | ` +
         `${e.pulse ? `${e.pulse.succeeded}/${e.pulse.faces} = ${pct(e.pulse.successRate)}` : '-'} | ` +
-        `${e.pulse ? e.pulse.medianMinMse.toExponential(2) : '-'} | ${e.frechet === null ? '-' : e.frechet.toFixed(3)} | ${e.frechetFloor === null ? '-' : e.frechetFloor.toFixed(3)} |`,
+        `${e.pulse ? e.pulse.medianMinMse.toExponential(2) : '-'} | ${e.frechet === null ? '-' : e.frechet.toFixed(3)} | ${e.frechetFloor === null ? '-' : e.frechetFloor.toFixed(3)} | ` +
+        `${e.sampleDiversity == null ? '-' : `${e.sampleDiversity.toFixed(3)} (${e.realDiversity?.toFixed(3) ?? '?'})`} | ${e.solutionDiversity == null ? '-' : e.solutionDiversity.toFixed(3)} |`,
     );
   }
   return lines.join('\n');
