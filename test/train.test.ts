@@ -2,7 +2,7 @@
  * pulse train on a tiny configuration: losses are finite, nothing leaks, R1 (a second
  * derivative) works, checkpoints resume bitwise-exactly, and export gives a model PULSE loads.
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,6 +20,8 @@ import { BatchSampler } from '../src/data/batches.js';
 import { gaussian } from '../src/util/random.js';
 import { ema, readTrainingLog, trainingFigure } from '../src/train/training-figure.js';
 import { renderPlotSvg } from '../src/notebook/plot-svg.js';
+import { writePng } from '../src/io/image.js';
+import { runCli } from './helpers/cli.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -192,5 +194,41 @@ describe('training curves', () => {
     expect(() => readTrainingLog(file)).toThrow(/log\.jsonl:1 is not a JSON line/);
     writeFileSync(file, '\n');
     expect(() => readTrainingLog(file)).toThrow(/has no log lines/);
+  });
+});
+
+describe('pulse train (command line)', () => {
+  it('trains on a plain folder, logs, samples, checkpoints, refuses to overwrite, resumes to the budget', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pulse-train-cli-'));
+    const data = join(root, 'faces');
+    mkdirSync(data);
+    for (let i = 0; i < 6; i++) {
+      const px = gaussian(`face:${i}`, 20 * 20 * 3).map((v) => Math.min(1, Math.max(0, 0.5 + 0.2 * v)));
+      await writePng(join(data, `f${i}.png`), { width: 20, height: 20, data: px });
+    }
+    const run = join(root, 'run');
+    const base = ['train', '--data', data, '--split', 'all', '--crop', 'center', '--out', run, '--res', '16', '--fmap-base', '64', '--fmap-max', '64', '--batch', '4'];
+    const flags = ['--checkpoint-every', '1', '--sample-every', '2', '--augment', 'color,translation', '--quiet'];
+    const first = await runCli([...base, ...flags, '--total-images', '8']);
+    expect(first.code, first.err).toBe(0);
+    expect(first.err).toMatch(/checkpoint at step 2 \(8 images/);
+    expect(readdirSync(join(run, 'samples')).sort()).toEqual(['latest.png', 'step-0000002.png']);
+    const again = await runCli([...base, ...flags, '--total-images', '8']);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/already holds a training run; pass --resume/);
+    const resumed = await runCli([...base, ...flags, '--total-images', '12', '--resume']);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toMatch(/resumed .* at step 2 \(8 images\)/);
+    expect(resumed.err).toMatch(/checkpoint at step 3 \(12 images/);
+    const { meta } = await loadCheckpoint(run);
+    expect(meta.config.augment).toBe('color,translation');
+    expect(meta.data).toMatchObject({ count: 6 });
+    const log = readTrainingLog(join(run, 'log.jsonl'));
+    // every 5th step and every R1 step (r1Interval 16: the first step) is logged, once across the resume
+    expect(log.map((l) => l.step)).toEqual([1]);
+    expect(log[0].r1).not.toBeNull();
+    const bad = await runCli([...base, '--out', join(root, 'bad'), '--augment', 'color,flip', '--total-images', '4', '--quiet']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/"flip" is not one of color, translation, cutout/);
   });
 });

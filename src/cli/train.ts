@@ -2,7 +2,7 @@
  * `pulse train`: trains the project's StyleGAN on a folder of faces, resumably.
  * `pulse export-model`: a training run's EMA generator -> a model directory for PULSE.
  */
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../backend/select.js';
@@ -10,11 +10,11 @@ import { listFaces, type Split } from '../data/face-folder.js';
 import { LFW_CROP, type CropSpec } from '../data/crop.js';
 import { prepareDatasetCache } from '../data/dataset-cache.js';
 import { BatchSampler, makeBatch, type BatchSamplerState } from '../data/batches.js';
-import { writePng } from '../io/image.js';
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { Trainer, type RealBatchSource } from '../train/trainer.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
-import { imageGrid } from '../train/samples.js';
+import { runTraining, stopOnSignals } from '../train/training-run.js';
+import { portablePath } from '../util/repo-root.js';
 import { exportModel } from '../train/export.js';
 import { createProgress, formatSeconds } from './progress.js';
 
@@ -95,45 +95,25 @@ async function train(flags: TrainFlags): Promise<void> {
     },
     state: () => sampler.state(),
   };
-  const dataInfo = { dir: resolve(flags.data), split: flags.split, crop, count: cache.count, cacheKey: cache.header.key };
+  const dataInfo = { dir: portablePath(flags.data), split: flags.split, crop, count: cache.count, cacheKey: cache.header.key };
 
-  const deadline = flags.maxMinutes ? Date.now() + Number(flags.maxMinutes) * 60_000 : Infinity;
-  let stopRequested = false;
-  const onSignal = () => {
-    stopRequested = true;
-    process.stderr.write('\nstopping after this step; writing a checkpoint...\n');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const logPath = join(runDir, 'log.jsonl');
   const bar = createProgress('train', c.totalImages, '{bar} {value}/{total} img | D {lossD} G {lossG} | {ips} img/s | left {left}', flags.quiet);
-  const save = () => saveCheckpoint(runDir, trainer, sampler.state(), dataInfo, backend.name);
-  let recent: number[] = [];
+  const signals = stopOnSignals(() => process.stderr.write('\nstopping after this step; writing a checkpoint...\n'));
   try {
-    while (trainer.state.images < c.totalImages && !stopRequested && Date.now() < deadline) {
-      const s = trainer.step(source);
-      // A step is synchronous; yield so a Ctrl-C or SIGTERM is seen after this step.
-      await new Promise((r) => setImmediate(r));
-      recent = [...recent.slice(-19), s.seconds];
-      const ips = c.batchSize / (recent.reduce((a, b) => a + b, 0) / recent.length);
-      bar.update(s.images, { lossD: s.lossD.toFixed(3), lossG: s.lossG.toFixed(3), ips: ips.toFixed(1), left: formatSeconds((c.totalImages - s.images) / ips) });
-      if (s.step % c.logEvery === 0 || s.r1 !== null) {
-        appendFileSync(logPath, `${JSON.stringify({ ...s, imagesPerSecond: ips, wallSeconds: trainer.state.wallSeconds, time: new Date().toISOString() })}\n`);
-      }
-      if (s.step % c.sampleEvery === 0) {
-        const grid = imageGrid(await trainer.sample(16), 16, c.resolution, 4);
-        await writePng(join(runDir, 'samples', `step-${String(s.step).padStart(7, '0')}.png`), grid, { force: true });
-      }
-      if (s.step % c.checkpointEvery === 0) await save();
-    }
+    await runTraining({
+      runDir,
+      trainer,
+      source,
+      save: () => saveCheckpoint(runDir, trainer, sampler.state(), dataInfo, backend.name),
+      deadline: flags.maxMinutes ? Date.now() + Number(flags.maxMinutes) * 60_000 : undefined,
+      stopRequested: signals.requested,
+      onStep: (s, ips) =>
+        bar.update(s.images, { lossD: s.lossD.toFixed(3), lossG: s.lossG.toFixed(3), ips: ips.toFixed(1), left: formatSeconds((c.totalImages - s.images) / ips) }),
+    });
   } finally {
     bar.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
-  await save();
-  const grid = imageGrid(await trainer.sample(16), 16, c.resolution, 4);
-  await writePng(join(runDir, 'samples', 'latest.png'), grid, { force: true });
   process.stderr.write(`checkpoint at step ${trainer.state.step} (${trainer.state.images} images, ${formatSeconds(trainer.state.wallSeconds)} of training) in ${runDir}\n`);
   trainer.dispose();
 }

@@ -3,14 +3,12 @@
  * used whenever no --model is named.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { repoRoot } from '../util/repo-root.js';
+
+export { repoRoot };
 
 export const DEFAULT_MODEL_NAME = 'default';
-
-export function repoRoot(): string {
-  return fileURLToPath(new URL('../..', import.meta.url));
-}
 
 export function defaultModelPath(): string {
   const dir = join(repoRoot(), 'models', DEFAULT_MODEL_NAME);
