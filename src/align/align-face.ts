@@ -31,7 +31,8 @@ export interface AlignedFace {
   features: FaceFeatures;
   /** The quad in the photo's pixels. */
   quad: AlignQuad;
-  pass: DetectedFace['pass'];
+  /** Border width of the detection pass that found it (0 = the photo as is). */
+  border: number;
   steps: PrepareSteps;
 }
 
@@ -82,7 +83,7 @@ export async function alignFaces(photo: RgbImage, options: AlignOptions, name = 
   const out: AlignedFace[] = [];
   for (const face of faces) {
     const aligned = await alignWithLandmarks(photo, face.landmarks, options);
-    out.push({ ...aligned, size: options.size, score: face.score, box: face.box, landmarks: face.landmarks, pass: face.pass });
+    out.push({ ...aligned, size: options.size, score: face.score, box: face.box, landmarks: face.landmarks, border: face.border });
   }
   return out;
 }
@@ -100,5 +101,5 @@ export async function alignCentralFace(photo: RgbImage, options: AlignOptions, n
   const dist = (f: DetectedFace) => Math.hypot(f.box.x + f.box.width / 2 - cx, f.box.y + f.box.height / 2 - cy);
   const face = faces.reduce((best, f) => (dist(f) < dist(best) ? f : best));
   const aligned = await alignWithLandmarks(photo, face.landmarks, options);
-  return { ...aligned, size: options.size, score: face.score, box: face.box, landmarks: face.landmarks, pass: face.pass };
+  return { ...aligned, size: options.size, score: face.score, box: face.box, landmarks: face.landmarks, border: face.border };
 }

@@ -65,16 +65,14 @@ export function cropImage(image: RgbImage, left: number, top: number, right: num
 export function reflectIndex(i: number, n: number): number {
   if (n === 1) return 0;
   const period = 2 * (n - 1);
-  let k = i % period;
-  if (k < 0) k += period;
+  const k = ((i % period) + period) % period;
   return k < n ? k : period - k;
 }
 
 /** scipy.ndimage's 'reflect' index (mirror about the image edge: the edge pixel repeats). */
 function symmetricIndex(i: number, n: number): number {
   const period = 2 * n;
-  let k = i % period;
-  if (k < 0) k += period;
+  const k = ((i % period) + period) % period;
   return k < n ? k : period - 1 - k;
 }
 

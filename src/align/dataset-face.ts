@@ -4,7 +4,7 @@
  *
  * The subject is the face nearest the photo's centre (LFW photos are centred on the person they
  * are labelled with; others may stand behind). Detection runs LFW_DETECTION (the grey-bordered
- * pass first, since deep-funneled LFW faces fill the frame). A photo without a face throws
+ * 1x-border pass first, since deep-funneled LFW faces fill the frame). A photo without a face throws
  * "<file>: no face found", which the cache records as a skipped file.
  */
 import { readImage } from '../io/image.js';

@@ -4,17 +4,16 @@
  * in this process on the project's tfjs backend, loaded the way src/eval/face-analysis.ts loads
  * it (the same `require`d module, so the nets load once per process whichever loads first).
  *
- * The protocol (ALIGN_DETECTION): up to two passes, the second only when the first finds nothing:
- * - 'image': the photo as it is (SSD resizes it to 512x512 itself); every box scoring >= 0.5 is
- *   a face;
- * - 'padded': the photo centred on a mid-grey canvas with a border of twice its longer side on
- *   every side (the photo is the middle fifth, as in the evaluation's FACE_PROTOCOL). face-api
- *   misses faces that fill the frame (deep-funneled LFW, tight crops); context brings them back
- *   (on 10 LFW photos the bare photo missed, a border of 0.5x found none, 1x found 8, 2x found 9).
- * Photos go 'image' then 'padded'; LFW_DETECTION (tight 150 px face photos, where 'image' fails
- * for most) goes 'padded' then 'image', which halves the detector passes for such a dataset.
- * Landmarks and boxes are mapped back to the photo's pixels either way; `pass` says which pass
- * found the face.
+ * The protocol: passes, each tried only when the ones before found nothing. A pass is a border
+ * width b (a fraction of the photo's longer side): b = 0 is the photo as it is (SSD resizes it to
+ * 512x512 itself); b > 0 centres the photo on a mid-grey canvas with a border of b times its
+ * longer side on every side. face-api misses faces that fill the frame (deep-funneled LFW, tight
+ * crops), and which border brings one back varies from face to face: on 20 LFW photos that
+ * neither the bare photo nor a 2x border found, a 0.5x or 1x border found 19; on 10 that the bare
+ * photo and a 0.5x border missed, 1x found 8 and 2x found 9. Every box scoring >= 0.5 is a face.
+ * - ALIGN_DETECTION (any photo): 0, 1, 2, 0.5.
+ * - LFW_DETECTION (tight 150 px face photos, where the bare photo fails for most): 1, 0.5, 2, 0,
+ *   so most photos need one detector pass.
  * Landmarks come in face-api's frame: continuous coordinates of the input tensor, i.e. a
  * pixel's centre is at +0.5 — see docs/align.md for why that does not matter here.
  */
@@ -30,11 +29,9 @@ export interface AlignDetectionProtocol {
   readonly minConfidence: number;
   /** At most this many faces per photo. */
   readonly maxFaces: number;
-  /** The passes, tried in order until one finds a face. */
-  readonly passes: readonly ('image' | 'padded')[];
-  /** Border of the 'padded' canvas, as a fraction of the photo's longer side. */
-  readonly padFraction: number;
-  /** Value of the 'padded' canvas's border, in [0, 1]. */
+  /** Border widths (fractions of the photo's longer side; 0 = none), tried in order until one finds a face. */
+  readonly borders: readonly number[];
+  /** Value of the border, in [0, 1]. */
   readonly padValue: number;
 }
 
@@ -42,13 +39,12 @@ export interface AlignDetectionProtocol {
 export const ALIGN_DETECTION: AlignDetectionProtocol = Object.freeze({
   minConfidence: 0.5,
   maxFaces: 100,
-  passes: Object.freeze(['image', 'padded'] as const),
-  padFraction: 2,
+  borders: Object.freeze([0, 1, 2, 0.5]),
   padValue: 0.5,
 });
 
 /** For photos framed tightly on one face, such as deep-funneled LFW. */
-export const LFW_DETECTION: AlignDetectionProtocol = Object.freeze({ ...ALIGN_DETECTION, passes: Object.freeze(['padded', 'image'] as const) });
+export const LFW_DETECTION: AlignDetectionProtocol = Object.freeze({ ...ALIGN_DETECTION, borders: Object.freeze([1, 0.5, 2, 0]) });
 
 export interface DetectedFace {
   /** SSD score in [0, 1]. */
@@ -57,8 +53,8 @@ export interface DetectedFace {
   box: { x: number; y: number; width: number; height: number };
   /** The 68 landmarks in photo pixels (dlib / iBUG 300-W order). */
   landmarks: Point[];
-  /** 'image' = found in the photo as is; 'padded' = found only on the grey-bordered canvas. */
-  pass: 'image' | 'padded';
+  /** The border width of the pass that found it (0 = the photo as is). */
+  border: number;
 }
 
 // The slice of face-api's API used here.
@@ -124,16 +120,16 @@ export function padWithBorder(image: RgbImage, margin: number, value: number): R
 export async function detectFacesWithLandmarks(image: RgbImage, protocol: AlignDetectionProtocol = ALIGN_DETECTION): Promise<DetectedFace[]> {
   assertRgbImage(image);
   const api = await loadFaceApi();
-  const convert = (r: FaceApiResult, offset: number, pass: DetectedFace['pass']): DetectedFace => ({
+  const convert = (r: FaceApiResult, offset: number, border: number): DetectedFace => ({
     score: r.detection.score,
     box: { x: r.detection.box.x - offset, y: r.detection.box.y - offset, width: r.detection.box.width, height: r.detection.box.height },
     landmarks: r.landmarks.positions.map((p) => ({ x: p.x - offset, y: p.y - offset })),
-    pass,
+    border,
   });
-  for (const pass of protocol.passes) {
-    const margin = pass === 'padded' ? Math.round(protocol.padFraction * Math.max(image.width, image.height)) : 0;
+  for (const border of protocol.borders) {
+    const margin = Math.round(border * Math.max(image.width, image.height));
     const canvas = margin > 0 ? padWithBorder(image, margin, protocol.padValue) : image;
-    const faces = (await detectOn(api, canvas, protocol)).map((r) => convert(r, margin, pass));
+    const faces = (await detectOn(api, canvas, protocol)).map((r) => convert(r, margin, border));
     if (faces.length > 0) return faces.sort((a, b) => b.score - a.score);
   }
   return [];
