@@ -267,24 +267,25 @@ describe('aligning photos', () => {
     writeFileSync(corrupt, 'not a png');
     const tiny = join(dir, 'tiny.png');
     await writePng(tiny, { width: 20, height: 20, data: new Float32Array(20 * 20 * 3).fill(0.5) });
-    // A 16-bit greyscale copy of the single-face photo: read as upsample reads it.
-    const grey16 = join(dir, 'grey16.png');
+    // A 16-bit RGBA copy of the single-face photo: read as upsample reads it (alpha dropped).
+    const rgba16 = join(dir, 'rgba16.png');
     const src = padWithBorder(faces[0], 2 * FACE_SIDE, 0.5);
-    const g = new Uint16Array(src.width * src.height);
-    for (let i = 0; i < g.length; i++) g[i] = Math.round(((src.data[i * 3] + src.data[i * 3 + 1] + src.data[i * 3 + 2]) / 3) * 65535);
-    await sharp(Buffer.from(g.buffer), { raw: { width: src.width, height: src.height, channels: 1 } }).toColourspace('grey16').png().toFile(grey16);
+    const g = new Uint16Array(src.width * src.height * 4).fill(65535);
+    for (let i = 0; i < src.width * src.height; i++) for (let c = 0; c < 3; c++) g[i * 4 + c] = Math.round(src.data[i * 3 + c] * 65535);
+    await sharp(g, { raw: { width: src.width, height: src.height, channels: 4 } }).toColourspace('rgb16').png().toFile(rgba16);
 
     const out = join(dir, 'out');
-    const r = await runCli(['align', corrupt, empty, tiny, pair, grey16, '--out', out, '--size', '64']);
+    const r = await runCli(['align', corrupt, empty, tiny, pair, rgba16, '--out', out, '--size', '64']);
     expect(r.code).toBe(1); // two inputs failed
     expect(r.err).toContain(`${empty}: no face found`);
     expect(r.err).toMatch(new RegExp(`error: ${corrupt}.*not an image`));
     expect(r.err).toMatch(new RegExp(`error: ${tiny} is 20x20: too small`));
     expect(r.err).toContain('16-bit');
+    expect(r.err).toContain('alpha channel');
     expect(existsSync(join(out, 'pair_face1.png'))).toBe(true);
     expect(existsSync(join(out, 'pair_face2.png'))).toBe(true);
     expect(existsSync(join(out, 'pair_face3.png'))).toBe(false);
-    expect(existsSync(join(out, 'grey16_face1.png'))).toBe(true);
+    expect(existsSync(join(out, 'rgba16_face1.png'))).toBe(true);
     const meta = await sharp(join(out, 'pair_face1.png')).metadata();
     expect([meta.width, meta.height]).toEqual([64, 64]);
     const report = JSON.parse(readFileSync(join(out, 'pair.json'), 'utf8'));
