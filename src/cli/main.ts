@@ -15,6 +15,8 @@ import { registerExperiment } from './experiment.js';
 import { registerModelCard } from './model-card.js';
 import { registerBenchData } from './bench-data.js';
 import { registerBenchmark } from './benchmark.js';
+import { registerAlign } from './align.js';
+import { registerSample } from './sample.js';
 
 export function buildProgram(): Command {
   const program = new Command('pulse')
@@ -38,6 +40,8 @@ export function buildProgram(): Command {
   registerModelCard(program);
   registerBenchData(program);
   registerBenchmark(program);
+  registerAlign(program);
+  registerSample(program);
   return program;
 }
 

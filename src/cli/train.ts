@@ -7,8 +7,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../backend/select.js';
 import { listFaces, type Split } from '../data/face-folder.js';
-import { LFW_CROP, type CropSpec } from '../data/crop.js';
-import { prepareDatasetCache } from '../data/dataset-cache.js';
+import { LFW_CROP } from '../data/crop.js';
+import { prepareDatasetCache, type DatasetCrop } from '../data/dataset-cache.js';
 import { BatchSampler, makeBatch, type BatchSamplerState } from '../data/batches.js';
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { Trainer, type RealBatchSource } from '../train/trainer.js';
@@ -18,12 +18,13 @@ import { portablePath } from '../util/repo-root.js';
 import { exportModel } from '../train/export.js';
 import { createProgress, formatSeconds } from './progress.js';
 
-export function parseCrop(text: string): CropSpec {
+export function parseCrop(text: string): DatasetCrop {
   if (text === 'lfw') return LFW_CROP;
+  if (text === 'ffhq') return 'ffhq';
   if (text === 'center') return 'center';
   const parts = text.split(',').map(Number);
   if (parts.length === 3 && parts.every((n) => Number.isInteger(n) && n >= 0)) return { left: parts[0], top: parts[1], size: parts[2] };
-  throw new Error(`--crop "${text}" is not lfw, center or LEFT,TOP,SIZE`);
+  throw new Error(`--crop "${text}" is not lfw, ffhq, center or LEFT,TOP,SIZE`);
 }
 
 interface TrainFlags {
@@ -125,7 +126,7 @@ export function registerTrain(program: Command): void {
     .description("train the project's StyleGAN (mapping + synthesis) on a folder of faces; resumable")
     .requiredOption('--data <dir>', 'face folder: LFW-style (manifest.csv + images/) or a plain folder of aligned faces')
     .option('--split <split>', 'manifest split to train on: train, dev or all', 'train')
-    .option('--crop <crop>', 'lfw (the documented LFW crop), center, or LEFT,TOP,SIZE', 'lfw')
+    .option('--crop <crop>', 'lfw (the documented LFW crop), ffhq (each photo\'s central face aligned as FFHQ is; docs/align.md), center, or LEFT,TOP,SIZE', 'lfw')
     .requiredOption('--out <dir>', 'run folder: checkpoint/, samples/, log.jsonl')
     .option('--resume', 'continue the run in --out from its checkpoint')
     .option('--res <px>', 'generator resolution', String(d.resolution))

@@ -21,7 +21,8 @@ import { promises as fsp } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResizeKernel } from '../io/image.js';
-import { assertCropSpec, cropAndResizeBytes, describeCrop, type CropSpec } from './crop.js';
+import { alignDatasetFace, FFHQ_ALIGN_VERSION } from '../align/dataset-face.js';
+import { assertCropSpec, cropAndResizeBytes, describeCrop, type CropSpec, type RgbBytes } from './crop.js';
 import type { FaceEntry } from './face-folder.js';
 
 /** `<repo>/.cache/datasets` (`.cache/` is gitignored). */
@@ -30,9 +31,25 @@ export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../.cache/datasets', 
 export const DATASET_CACHE_FORMAT = 'pulse-ts/dataset-cache';
 export const DATASET_CACHE_VERSION = 1;
 
+/**
+ * How each source image becomes a cached face: a crop box (or 'center') resized to S, or
+ * 'ffhq' = the face nearest the centre found and aligned by the FFHQ protocol at S
+ * (src/align/, docs/align.md); photos where no face is found are skipped and recorded.
+ */
+export type DatasetCrop = CropSpec | 'ffhq';
+
+function describeDatasetCrop(crop: DatasetCrop): string {
+  return crop === 'ffhq' ? `ffhq alignment v${FFHQ_ALIGN_VERSION}` : describeCrop(crop);
+}
+
+/** One source image as cached bytes, under `crop`. */
+function renderSource(path: string, crop: DatasetCrop, size: number, kernel: ResizeKernel): Promise<RgbBytes> {
+  return crop === 'ffhq' ? alignDatasetFace(path, size) : cropAndResizeBytes(path, crop, size, kernel);
+}
+
 export interface DatasetCacheOptions {
-  /** The crop applied to every source image before resizing. */
-  crop: CropSpec;
+  /** The crop applied to every source image before resizing, or 'ffhq' (see DatasetCrop). */
+  crop: DatasetCrop;
   /** Side S of the cached images (pixels). */
   size: number;
   /** sharp resize kernel (default 'lanczos3'). */
@@ -65,7 +82,7 @@ export interface DatasetCacheHeader {
   channels: 3;
   dtype: 'uint8';
   layout: 'NHWC';
-  crop: CropSpec;
+  crop: DatasetCrop;
   kernel: ResizeKernel;
   /** sha256 (hex) of the sorted source path list, one path per line. */
   sourceHash: string;
@@ -124,7 +141,7 @@ export function sourceListHash(files: readonly Source[]): string {
 }
 
 function checkOptions(options: DatasetCacheOptions): ResizeKernel {
-  assertCropSpec(options.crop);
+  if (options.crop !== 'ffhq') assertCropSpec(options.crop);
   if (!Number.isInteger(options.size) || options.size < 1) throw new Error(`dataset cache: invalid size ${options.size}`);
   return options.kernel ?? 'lanczos3';
 }
@@ -141,7 +158,12 @@ export async function datasetCacheKey(files: readonly Source[], options: Pick<Da
     const s = await fsp.stat(p).catch(() => null);
     return s === null ? `${p}\tmissing` : `${p}\t${s.size}\t${Math.round(s.mtimeMs)}`;
   });
-  const crop = options.crop === 'center' ? 'center' : { left: options.crop.left, top: options.crop.top, size: options.crop.size };
+  const crop =
+    options.crop === 'center'
+      ? 'center'
+      : options.crop === 'ffhq'
+        ? { ffhq: FFHQ_ALIGN_VERSION }
+        : { left: options.crop.left, top: options.crop.top, size: options.crop.size };
   const description = JSON.stringify({ format: DATASET_CACHE_FORMAT, version: DATASET_CACHE_VERSION, crop, size: options.size, kernel });
   return sha256(`${description}\n${stats.join('\n')}`).slice(0, 16);
 }
@@ -191,7 +213,7 @@ export async function buildDatasetCache(files: readonly Source[], options: Datas
     let launched = 0;
     const launch = (): void => {
       const i = launched++;
-      pending[i] = cropAndResizeBytes(paths[i], options.crop, size, kernel).then(
+      pending[i] = renderSource(paths[i], options.crop, size, kernel).then(
         (r) => r.data,
         (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
       );
@@ -233,7 +255,7 @@ export async function buildDatasetCache(files: readonly Source[], options: Datas
   if (kept.length === 0) {
     await fsp.rm(dataTmp, { force: true });
     throw new Error(
-      `dataset cache: none of the ${paths.length} source files could be used (first: ${skipped[0]?.reason ?? 'unknown'}); crop ${describeCrop(options.crop)}`,
+      `dataset cache: none of the ${paths.length} source files could be used (first: ${skipped[0]?.reason ?? 'unknown'}); crop ${describeDatasetCrop(options.crop)}`,
     );
   }
 
@@ -246,7 +268,7 @@ export async function buildDatasetCache(files: readonly Source[], options: Datas
     channels: 3,
     dtype: 'uint8',
     layout: 'NHWC',
-    crop: options.crop === 'center' ? 'center' : { left: options.crop.left, top: options.crop.top, size: options.crop.size },
+    crop: options.crop === 'center' || options.crop === 'ffhq' ? options.crop : { left: options.crop.left, top: options.crop.top, size: options.crop.size },
     kernel,
     sourceHash: sourceListHash(paths),
     sourceCount: paths.length,

@@ -163,10 +163,25 @@ export function toBytesLikeTorchvision(data: Float32Array): Uint8Array {
  */
 export async function writePng(path: string, image: RgbImage, options: WritePngOptions = {}): Promise<void> {
   assertRgbImage(image, `image for ${path}`);
+  await writePngBytes(path, { width: image.width, height: image.height, data: toBytesLikeTorchvision(image.data) }, options);
+}
+
+/**
+ * As `writePng`, for pixels that are already 8-bit (HWC RGB bytes, e.g. a rounded result such as
+ * the FFHQ alignment's): the same atomic, never-clobbering write, no float conversion.
+ */
+export async function writePngBytes(
+  path: string,
+  image: { width: number; height: number; data: Uint8Array },
+  options: WritePngOptions = {},
+): Promise<void> {
+  if (image.data.length !== image.width * image.height * 3) {
+    throw new Error(`image for ${path} is ${image.width}x${image.height}x3 but holds ${image.data.length} bytes`);
+  }
   const force = options.force === true;
   if (!force && (await exists(path))) throw alreadyExists(path);
 
-  const png = await sharp(toBytesLikeTorchvision(image.data), {
+  const png = await sharp(image.data, {
     raw: { width: image.width, height: image.height, channels: 3 },
   })
     .png()
