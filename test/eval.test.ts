@@ -24,6 +24,7 @@ import {
 import { registerEvalModel } from '../src/cli/eval-model.js';
 import { appendHistory, historyEntry, readHistory, renderHistoryTable } from '../src/eval/history.js';
 import { compareDiversity, meanPairwiseDistance } from '../src/eval/diversity.js';
+import { conventionOf } from '../src/eval/evaluate-model.js';
 import { renderModelCard } from '../src/model/model-card.js';
 import { cropAndResize, LFW_CROP } from '../src/data/crop.js';
 import { type LoadedModel, loadModel } from '../src/model/model.js';
@@ -409,5 +410,13 @@ describe('diversity (the collapse measure)', () => {
     const collapsed = [d(1, 0), d(1, 0), d(1, 0)];
     expect(compareDiversity(collapsed, [d(0, 0), d(3, 4)])).toEqual({ generated: 0, real: 5, ratio: 0 });
     expect(() => meanPairwiseDistance([d(1, 2), d(1, 2, 3)])).toThrow(/descriptor 1 has 3 values, descriptor 0 has 2/);
+  });
+});
+
+describe('real-face convention', () => {
+  it("follows the model's training data: FFHQ-aligned models are compared with aligned dev faces", () => {
+    expect(conventionOf({ data: { crop: 'ffhq' } })).toBe('ffhq');
+    expect(conventionOf({ data: { crop: { left: 19, top: 24, size: 112 } } })).toBe('lfw-crop');
+    expect(conventionOf({})).toBe('lfw-crop');
   });
 });

@@ -10,9 +10,10 @@ import { initBackend } from '../backend/select.js';
 import { defaultModelPath, repoRoot } from '../model/default-model.js';
 import { loadModel } from '../model/model.js';
 import { faceAnalyzerInfo } from '../eval/face-analysis.js';
-import { type ModelEvaluation, evaluateModel } from '../eval/evaluate-model.js';
+import { type ModelEvaluation, type RealFaceConvention, conventionOf, evaluateModel } from '../eval/evaluate-model.js';
 import { appendHistory, historyEntry } from '../eval/history.js';
 import { writeJsonAtomic } from '../util/files.js';
+import { portablePath } from '../util/repo-root.js';
 import { createProgress, formatSeconds, type Progress } from './progress.js';
 
 /** The shared LFW copy next to the project (../shared/datasets/lfw). */
@@ -24,6 +25,7 @@ export interface EvalModelFlags {
   model?: string;
   gaussianFit?: string;
   dataset: string;
+  convention?: RealFaceConvention;
   samples: number;
   pulseFaces: number;
   fidSamples: number;
@@ -88,6 +90,7 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
   const modelPath = flags.model ?? defaultModelPath();
   const model = await loadModel(modelPath, { gaussianFit: flags.gaussianFit });
   const datasetDir = resolve(flags.dataset);
+  const convention = flags.convention ?? conventionOf(model.metadata);
   try {
     const analyzer = await faceAnalyzerInfo();
     process.stderr.write(`model: ${model.source} (${model.synthesis.config.resolution} px); faces: ${analyzer.description}; seed ${flags.seed}\n`);
@@ -106,6 +109,7 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
         fidSamples: flags.fidSamples,
         realFaces: flags.realFaces,
         datasetDir,
+        convention,
         seed: flags.seed,
         pulse: { ...(flags.steps !== undefined ? { steps: flags.steps } : {}), duplicates: flags.duplicates },
         pulseBatchSize: flags.pulseBatch,
@@ -125,12 +129,13 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
     }
     const report = {
       kind: 'pulse-eval-model',
-      model: model.source,
+      model: portablePath(model.source),
       resolution: model.synthesis.config.resolution,
       backend: backend.name,
       backendDescription: backend.description,
       faceAnalyzer: { ...analyzer, backend: analyzer.backend.name },
-      dataset: datasetDir,
+      dataset: portablePath(datasetDir),
+      realFaces: convention,
       seed: flags.seed,
       counts: {
         samples: flags.samples,
@@ -173,6 +178,7 @@ export function registerEvalModel(program: Command): void {
     .option('--model <path>', 'model directory (model.json) or synthesis .pt checkpoint (default: the built-in model)')
     .option('--gaussian-fit <file>', 'Gaussian fit .pt for a PyTorch checkpoint without one')
     .option('--dataset <dir>', 'LFW-style dataset with a dev split (manifest.csv)', defaultLfwDir())
+    .addOption(new Option('--convention <c>', "how dev faces are prepared: lfw-crop or ffhq (default: the model's training data convention)").choices(['lfw-crop', 'ffhq']))
     .addOption(new Option('--samples <n>', 'random samples for the detection rate (0 skips)').argParser(count('samples')).default(256))
     .addOption(new Option('--pulse-faces <n>', 'dev faces for PULSE at 8x (0 skips)').argParser(count('pulse-faces')).default(100))
     .addOption(new Option('--fid-samples <n>', 'random samples for the descriptor Frechet distance (0 skips)').argParser(count('fid-samples')).default(500))

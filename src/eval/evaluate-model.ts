@@ -17,9 +17,11 @@
  * layer, the image (G + 1) / 2 clamped to [0, 1]. A sample does not depend on the batch it was
  * generated in, so measurements 1 and 3 see the same images for the same indices.
  */
+import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { cropAndResize, LFW_CROP } from '../data/crop.js';
 import { type FaceEntry, listFaces } from '../data/face-folder.js';
+import { alignedFaces } from '../data/aligned-faces.js';
 import type { RgbImage } from '../io/image.js';
 import type { LoadedModel } from '../model/model.js';
 import { BicubicDownsampler } from '../pulse/bicubic.js';
@@ -156,6 +158,19 @@ export async function measureDetectionRate(model: LoadedModel, options: Detectio
 // ---------------------------------------------------------------------------------------------
 // Real faces
 
+/**
+ * How real dev faces are prepared to meet a model's samples: the documented LFW crop (the
+ * v1 default model's convention), or the FFHQ alignment of src/align (models trained with
+ * `--crop ffhq`, and the published FFHQ model).
+ */
+export type RealFaceConvention = 'lfw-crop' | 'ffhq';
+
+/** The convention a model was trained in, from its metadata (`data.crop`); LFW crop when unknown. */
+export function conventionOf(metadata: Record<string, unknown>): RealFaceConvention {
+  const data = metadata.data as { crop?: unknown } | undefined;
+  return data?.crop === 'ffhq' ? 'ffhq' : 'lfw-crop';
+}
+
 /** The first `count` dev faces of an LFW-style dataset (sorted by file name). */
 export async function devFaces(datasetDir: string, count: number): Promise<FaceEntry[]> {
   const all = await listFaces(datasetDir, { split: 'dev' });
@@ -163,9 +178,36 @@ export async function devFaces(datasetDir: string, count: number): Promise<FaceE
   return all.slice(0, count);
 }
 
-/** A dev face as the model sees it: LFW_CROP, resized (lanczos3) to the model's side. */
+/** A dev face as the v1 model sees it: LFW_CROP, resized (lanczos3) to the model's side. */
 export function loadRealFace(entry: FaceEntry, resolution: number): Promise<RgbImage> {
   return cropAndResize(entry.path, LFW_CROP, resolution);
+}
+
+export interface RealFace {
+  readonly entry: FaceEntry;
+  readonly image: RgbImage;
+}
+
+/**
+ * The first `count` dev faces (by file name) in a convention, at the model's side. In the FFHQ
+ * alignment, photos where no face is found are left out (the dataset cache lists them), so
+ * the first `count` aligned ones are used.
+ */
+export async function realDevFaces(datasetDir: string, count: number, resolution: number, convention: RealFaceConvention): Promise<RealFace[]> {
+  if (convention === 'lfw-crop') {
+    const entries = await devFaces(datasetDir, count);
+    return Promise.all(entries.map(async (entry) => ({ entry, image: await loadRealFace(entry, resolution) })));
+  }
+  const all = await listFaces(datasetDir, { split: 'dev' });
+  const byPath = new Map(all.map((e) => [resolve(e.path), e]));
+  const cache = await alignedFaces(datasetDir, 'dev', resolution, { warn: () => {} });
+  const order = cache.files.map((f, i) => ({ f: resolve(f), i })).sort((a, b) => (a.f < b.f ? -1 : a.f > b.f ? 1 : 0));
+  if (order.length < count) throw new Error(`${datasetDir} has ${order.length} dev faces in the FFHQ alignment (${cache.header.skipped.length} without a face); ${count} were asked for`);
+  const px = resolution * resolution * 3;
+  return order.slice(0, count).map(({ f, i }) => ({
+    entry: byPath.get(f) ?? { path: f },
+    image: { width: resolution, height: resolution, data: Float32Array.from(cache.pixels.subarray(i * px, (i + 1) * px), (v) => v / 255) },
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,6 +250,8 @@ export interface PulseEvalResult {
 
 export interface PulseEvalOptions {
   readonly datasetDir: string;
+  /** How the dev faces are prepared (default: the LFW crop). */
+  readonly convention?: RealFaceConvention;
   readonly faces: number;
   readonly seed: number;
   /** Overrides of the PULSE defaults (e.g. fewer steps for a quick look). */
@@ -230,13 +274,14 @@ export async function measurePulse(model: LoadedModel, options: PulseEvalOptions
   const lowResolution = resolution / factor;
   factorFor(resolution, lowResolution, `a ${factor}x downscaled face`);
   const pulseOptions = resolveOptions({ ...options.pulse, seed: options.seed });
-  const entries = await devFaces(options.datasetDir, options.faces);
+  const faces = await realDevFaces(options.datasetDir, options.faces, resolution, options.convention ?? 'lfw-crop');
+  const entries = faces.map((f) => f.entry);
   const down = new BicubicDownsampler(factor);
   const perFace: PulseFaceOutcome[] = [];
   try {
     for (let start = 0; start < entries.length; start += batchSize) {
       const batch = entries.slice(start, start + batchSize);
-      const images = await Promise.all(batch.map((e) => loadRealFace(e, resolution)));
+      const images = faces.slice(start, start + batchSize).map((f) => f.image);
       const hr = new Float32Array(batch.length * resolution * resolution * 3);
       images.forEach((im, k) => hr.set(im.data, k * im.data.length));
       const target = tf.tidy(() => down.apply(tf.tensor4d(hr, [batch.length, resolution, resolution, 3])));
@@ -344,6 +389,8 @@ export interface IdentityFrechetOptions extends Omit<SampleAnalysisOptions, 'cou
   readonly samples: number;
   readonly realFaces: number;
   readonly datasetDir: string;
+  /** How the dev faces are prepared (default: the LFW crop). */
+  readonly convention?: RealFaceConvention;
   /** Reuse an analysis (with descriptors) of at least `samples` samples of the same seed. */
   readonly analysis?: SampleAnalysis;
   /** Progress over the real faces (onProgress covers the samples). */
@@ -381,13 +428,14 @@ export async function measureIdentityFrechet(model: LoadedModel, options: Identi
   const genDesc = gen.filter((a) => a.found && a.descriptor).map((a) => a.descriptor!);
 
   const resolution = model.synthesis.config.resolution;
-  const entries = await devFaces(options.datasetDir, options.realFaces);
   const t1 = performance.now();
+  const faces = await realDevFaces(options.datasetDir, options.realFaces, resolution, options.convention ?? 'lfw-crop');
+  const entries = faces.map((f) => f.entry);
   const real: { identity?: string; key: string; descriptor: Float32Array }[] = [];
   let noFace = 0;
   for (let k = 0; k < entries.length; k++) {
     const e = entries[k];
-    const [a] = await analyzeFaces([await loadRealFace(e, resolution)], { descriptors: true, protocol: options.protocol });
+    const [a] = await analyzeFaces([faces[k].image], { descriptors: true, protocol: options.protocol });
     if (a.found && a.descriptor) real.push({ identity: e.identity, key: e.path, descriptor: a.descriptor });
     else noFace++;
     options.onRealProgress?.(k + 1, entries.length);
@@ -435,6 +483,8 @@ export interface EvaluateModelOptions {
   readonly realFaces?: number;
   /** An LFW-style dataset folder (manifest.csv with a dev split). */
   readonly datasetDir: string;
+  /** How the dev faces are prepared (default: the model's own convention, conventionOf). */
+  readonly convention?: RealFaceConvention;
   /** Seed of the random samples and of PULSE. */
   readonly seed: number;
   readonly pulse?: Partial<Omit<PulseOptions, 'seed'>>;
@@ -480,6 +530,7 @@ export async function evaluateModel(model: LoadedModel, options: EvaluateModelOp
           samples: options.fidSamples,
           realFaces: options.realFaces ?? options.fidSamples,
           datasetDir: options.datasetDir,
+          convention: options.convention ?? conventionOf(model.metadata),
           seed: options.seed,
           protocol: options.protocol,
           analysis,
@@ -490,6 +541,7 @@ export async function evaluateModel(model: LoadedModel, options: EvaluateModelOp
     options.pulseFaces > 0
       ? await measurePulse(model, {
           datasetDir: options.datasetDir,
+          convention: options.convention ?? conventionOf(model.metadata),
           faces: options.pulseFaces,
           seed: options.seed,
           pulse: options.pulse,

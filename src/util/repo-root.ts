@@ -8,10 +8,13 @@ export function repoRoot(): string {
 
 /**
  * `path` relative to the checkout (e.g. "../shared/datasets/lfw", "models/default") for
- * reports and metadata that are committed; absolute only when it shares no root with it.
+ * reports and metadata that are committed, when it lies inside the checkout or beside it;
+ * otherwise (a temporary folder, another disk) the absolute path.
  */
 export function portablePath(path: string, root: string = repoRoot()): string {
   const abs = resolve(path);
-  const rel = relative(root, abs);
-  return rel === '' ? '.' : isAbsolute(rel) ? abs : rel.split('\\').join('/');
+  const rel = relative(root, abs).split('\\').join('/');
+  if (rel === '') return '.';
+  if (isAbsolute(rel) || rel === '../..' || rel.startsWith('../../')) return abs;
+  return rel;
 }
