@@ -15,13 +15,15 @@ import { centerCropBox, cropAndResize, cropAndResizeBytes, LFW_CROP } from '../s
 import { buildDatasetCache, datasetCachePaths, loadDatasetCache, prepareDatasetCache } from '../src/data/dataset-cache.js';
 import { listFaces, parseManifest } from '../src/data/face-folder.js';
 import { centerCropSquare, readImage, type RgbImage } from '../src/io/image.js';
-import { HAVE_LFW, LFW_DIR, LFW_IMAGES, REPO_ROOT, needsShared } from './helpers/paths.js';
+import { FIXTURE_FACES, HAVE_LFW, LFW_DIR, LFW_IMAGES, REPO_ROOT, needsShared } from './helpers/paths.js';
 
 const NEEDS_LFW = needsShared('datasets/lfw');
 /** The columns of ../shared/datasets/lfw/manifest.csv, which the fetch script writes too. */
 const MANIFEST_HEADER = 'file,identity,split';
 const LFW_MANIFEST = join(LFW_DIR, 'manifest.csv');
 const SAMPLE = join(LFW_IMAGES, 'Aaron_Eckhart_0001.jpg');
+/** A 64 px face models/default made (test/fixtures), for crops that need no LFW photo. */
+const GENERATED = join(FIXTURE_FACES, 'generated-7001.png');
 const run = promisify(execFile);
 
 let tmp: string;
@@ -77,19 +79,19 @@ describe('face crop', () => {
   });
 
   it('extracts exactly the box (no resize when the size equals the box side)', async () => {
-    const { image } = await readImage(SAMPLE);
-    const box = { left: 19, top: 24, size: 112 };
-    const cut = await cropAndResize(SAMPLE, box, box.size);
+    const { image } = await readImage(GENERATED);
+    const box = { left: 9, top: 5, size: 48 };
+    const cut = await cropAndResize(GENERATED, box, box.size);
     for (const [y, x] of [
       [0, 0],
-      [0, 111],
-      [111, 0],
-      [55, 70],
-      [111, 111],
+      [0, 47],
+      [47, 0],
+      [23, 30],
+      [47, 47],
     ]) {
       for (let c = 0; c < 3; c++) {
         const want = image.data[((box.top + y) * image.width + box.left + x) * 3 + c];
-        expect(cut.data[(y * 112 + x) * 3 + c]).toBeCloseTo(want, 6);
+        expect(cut.data[(y * 48 + x) * 3 + c]).toBeCloseTo(want, 6);
       }
     }
   });
@@ -108,9 +110,9 @@ describe('face crop', () => {
   });
 
   it('a box outside the image is an error naming the file and the image size', async () => {
-    await expect(cropAndResize(SAMPLE, { left: 100, top: 0, size: 112 }, 64)).rejects.toThrow(/Aaron_Eckhart_0001\.jpg.*150x150/);
-    await expect(cropAndResizeBytes(SAMPLE, { left: 0, top: 40, size: 112 }, 64)).rejects.toThrow(/Aaron_Eckhart_0001\.jpg.*150x150/);
-    await expect(cropAndResize(SAMPLE, { left: -1, top: 0, size: 10 }, 64)).rejects.toThrow(/invalid crop box/);
+    await expect(cropAndResize(GENERATED, { left: 30, top: 0, size: 48 }, 32)).rejects.toThrow(/generated-7001\.png.*64x64/);
+    await expect(cropAndResizeBytes(GENERATED, { left: 0, top: 20, size: 48 }, 32)).rejects.toThrow(/generated-7001\.png.*64x64/);
+    await expect(cropAndResize(GENERATED, { left: -1, top: 0, size: 10 }, 64)).rejects.toThrow(/invalid crop box/);
     await expect(cropAndResize(join(tmp, 'nope.jpg'), LFW_CROP, 64)).rejects.toThrow(/nope\.jpg.*no such file/);
   });
 });
