@@ -19,7 +19,7 @@
  *
  * Environment: PULSE_PIP (pip command, default python3 -m pip / pip3 / pip), PULSE_TF_WHEEL
  * (a tensorflow-cpu wheel already on disk), PULSE_TF_WHEEL_SPEC (pip requirement, default
- * tensorflow-cpu).
+ * tensorflow-cpu==TF_WHEEL_VERSION, pinned).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,8 +31,13 @@ import { fileURLToPath } from 'node:url';
 
 const TFJS_NODE = '@tensorflow/tfjs-node';
 const TFJS_NODE_VERSION = '4.22.0';
-/** pip requirement for the wheel that carries the TensorFlow C library; override with PULSE_TF_WHEEL_SPEC. */
-const WHEEL_SPEC = process.env.PULSE_TF_WHEEL_SPEC || 'tensorflow-cpu';
+/**
+ * pip requirement for the wheel that carries the TensorFlow C library, pinned: the native
+ * backend's numbers (docs/parity.md) were measured against this build. Override with
+ * PULSE_TF_WHEEL_SPEC (then re-run `node scripts/parity-table.mjs` before quoting numbers).
+ */
+const TF_WHEEL_VERSION = '2.21.0';
+const WHEEL_SPEC = process.env.PULSE_TF_WHEEL_SPEC || `tensorflow-cpu==${TF_WHEEL_VERSION}`;
 /** What the addon's two .cc files include (found with `g++ -MM`), plus the rest of xla/tsl/platform. */
 const HEADER_DIRS = ['tensorflow/c', 'tensorflow/core/platform', 'tsl', 'xla/tsl/c', 'xla/tsl/platform'];
 const LIBS = { 'libtensorflow_cc.so.2': 'libtensorflow.so', 'libtensorflow_framework.so.2': 'libtensorflow_framework.so' };

@@ -24,11 +24,18 @@ import { readImage, toBytesLikeTorchvision } from '../src/io/image.js';
 import { BicubicDownsampler } from '../src/pulse/bicubic.js';
 import { parseShard } from '../src/experiments/grid.js';
 import { useTestBackend } from './helpers/backend.js';
-import { SHARED } from './helpers/paths.js';
+import { FIXTURE_FACES, FIXTURE_METRICS, HAVE_LFW, LFW_DIR } from './helpers/paths.js';
 import { writeTinyTorchModel } from './helpers/tiny-model.js';
 
-const LFW = join(SHARED, 'datasets', 'lfw');
-const NIQE_PARAMS = join(SHARED, 'metrics', 'niqe_pris_params.json');
+/**
+ * The faces: LFW dev faces where ../shared is beside the checkout, else the built-in model's
+ * generated faces in test/fixtures (a plain folder, centre crop).
+ */
+const SOURCE = HAVE_LFW
+  ? { dir: LFW_DIR, args: ['--split', 'dev'], layout: 'lfw', split: 'dev', crop: 'lfw', first: 'AJ_Lamas_0001', identity: 'AJ_Lamas' as string | null }
+  : { dir: FIXTURE_FACES, args: [], layout: 'folder', split: 'all', crop: 'center', first: 'generated-7000', identity: null };
+const LFW = SOURCE.dir;
+const NIQE_PARAMS = join(FIXTURE_METRICS, 'niqe_pris_params.json');
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 let work: string;
@@ -55,7 +62,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'pulse-bench-'));
   modelDir = await convert(await writeTinyTorchModel(), { out: join(work, 'model') }); // 32 px, project format
   data = join(work, 'data');
-  await program().parseAsync(['bench-data', LFW, '--size', '32', '--factors', '4,8', '--count', '2', '--split', 'dev', '--out', data, '--quiet'], {
+  await program().parseAsync(['bench-data', LFW, '--size', '32', '--factors', '4,8', '--count', '2', ...SOURCE.args, '--out', data, '--quiet'], {
     from: 'user',
   });
   manifest = readBenchManifest(data);
@@ -65,12 +72,12 @@ describe('pulse bench-data', () => {
   it('writes HR, LR per factor and a manifest with the sha256 of every file', async () => {
     expect(manifest.size).toBe(32);
     expect(manifest.factors).toEqual([4, 8]);
-    expect(manifest.source.layout).toBe('lfw');
-    expect(manifest.source.split).toBe('dev');
-    expect(manifest.crop.name).toBe('lfw');
+    expect(manifest.source.layout).toBe(SOURCE.layout);
+    expect(manifest.source.split).toBe(SOURCE.split);
+    expect(manifest.crop.name).toBe(SOURCE.crop);
     expect(manifest.faces).toHaveLength(2);
-    expect(manifest.faces[0].id).toBe('AJ_Lamas_0001');
-    expect(manifest.faces[0].identity).toBe('AJ_Lamas');
+    expect(manifest.faces[0].id).toBe(SOURCE.first);
+    if (SOURCE.identity) expect(manifest.faces[0].identity).toBe(SOURCE.identity);
     for (const face of manifest.faces) {
       expect(face.sourceSha256).toBe(sha(face.source));
       expect(face.hr).toMatchObject({ file: `hr/${face.id}.png`, width: 32, height: 32 });
@@ -103,8 +110,8 @@ describe('pulse bench-data', () => {
     const copy = join(work, 'data-copy');
     await makeBenchData({ source: LFW, size: 32, factors: [4], count: 1, out: copy });
     await makeBenchData({ source: LFW, size: 32, factors: [4], count: 1, out: copy, force: true });
-    writeFileSync(join(copy, 'lr-x4', 'AJ_Lamas_0001.png'), 'changed');
-    expect(verifyBenchData(copy)).toEqual([join(copy, 'lr-x4', 'AJ_Lamas_0001.png')]);
+    writeFileSync(join(copy, 'lr-x4', `${SOURCE.first}.png`), 'changed');
+    expect(verifyBenchData(copy)).toEqual([join(copy, 'lr-x4', `${SOURCE.first}.png`)]);
   });
 
   it('reads a plain folder with the center crop', async () => {

@@ -15,11 +15,15 @@ import { centerCropBox, cropAndResize, cropAndResizeBytes, LFW_CROP } from '../s
 import { buildDatasetCache, datasetCachePaths, loadDatasetCache, prepareDatasetCache } from '../src/data/dataset-cache.js';
 import { listFaces, parseManifest } from '../src/data/face-folder.js';
 import { centerCropSquare, readImage, type RgbImage } from '../src/io/image.js';
-import { LFW_IMAGES, REPO_ROOT, SHARED } from './helpers/paths.js';
+import { FIXTURE_FACES, HAVE_LFW, LFW_DIR, LFW_IMAGES, REPO_ROOT, needsShared } from './helpers/paths.js';
 
-const LFW_DIR = join(SHARED, 'datasets', 'lfw');
+const NEEDS_LFW = needsShared('datasets/lfw');
+/** The columns of ../shared/datasets/lfw/manifest.csv, which the fetch script writes too. */
+const MANIFEST_HEADER = 'file,identity,split';
 const LFW_MANIFEST = join(LFW_DIR, 'manifest.csv');
 const SAMPLE = join(LFW_IMAGES, 'Aaron_Eckhart_0001.jpg');
+/** A 64 px face models/default made (test/fixtures), for crops that need no LFW photo. */
+const GENERATED = join(FIXTURE_FACES, 'generated-7001.png');
 const run = promisify(execFile);
 
 let tmp: string;
@@ -54,7 +58,7 @@ describe('face crop', () => {
     expect(Object.isFrozen(LFW_CROP)).toBe(true);
   });
 
-  it('crops a real LFW image to 64x64, and the float result is the 8-bit one / 255', async () => {
+  it.skipIf(!HAVE_LFW)(`crops a real LFW image to 64x64, and the float result is the 8-bit one / 255 ${NEEDS_LFW}`, async () => {
     const img = await cropAndResize(SAMPLE, LFW_CROP, 64);
     expect(img.width).toBe(64);
     expect(img.height).toBe(64);
@@ -75,19 +79,19 @@ describe('face crop', () => {
   });
 
   it('extracts exactly the box (no resize when the size equals the box side)', async () => {
-    const { image } = await readImage(SAMPLE);
-    const box = { left: 19, top: 24, size: 112 };
-    const cut = await cropAndResize(SAMPLE, box, box.size);
+    const { image } = await readImage(GENERATED);
+    const box = { left: 9, top: 5, size: 48 };
+    const cut = await cropAndResize(GENERATED, box, box.size);
     for (const [y, x] of [
       [0, 0],
-      [0, 111],
-      [111, 0],
-      [55, 70],
-      [111, 111],
+      [0, 47],
+      [47, 0],
+      [23, 30],
+      [47, 47],
     ]) {
       for (let c = 0; c < 3; c++) {
         const want = image.data[((box.top + y) * image.width + box.left + x) * 3 + c];
-        expect(cut.data[(y * 112 + x) * 3 + c]).toBeCloseTo(want, 6);
+        expect(cut.data[(y * 48 + x) * 3 + c]).toBeCloseTo(want, 6);
       }
     }
   });
@@ -106,15 +110,16 @@ describe('face crop', () => {
   });
 
   it('a box outside the image is an error naming the file and the image size', async () => {
-    await expect(cropAndResize(SAMPLE, { left: 100, top: 0, size: 112 }, 64)).rejects.toThrow(/Aaron_Eckhart_0001\.jpg.*150x150/);
-    await expect(cropAndResizeBytes(SAMPLE, { left: 0, top: 40, size: 112 }, 64)).rejects.toThrow(/Aaron_Eckhart_0001\.jpg.*150x150/);
-    await expect(cropAndResize(SAMPLE, { left: -1, top: 0, size: 10 }, 64)).rejects.toThrow(/invalid crop box/);
+    await expect(cropAndResize(GENERATED, { left: 30, top: 0, size: 48 }, 32)).rejects.toThrow(/generated-7001\.png.*64x64/);
+    await expect(cropAndResizeBytes(GENERATED, { left: 0, top: 20, size: 48 }, 32)).rejects.toThrow(/generated-7001\.png.*64x64/);
+    await expect(cropAndResize(GENERATED, { left: -1, top: 0, size: 10 }, 64)).rejects.toThrow(/invalid crop box/);
     await expect(cropAndResize(join(tmp, 'nope.jpg'), LFW_CROP, 64)).rejects.toThrow(/nope\.jpg.*no such file/);
   });
 });
 
 describe('dataset listing', () => {
-  it('lists the shared LFW manifest by split, with the manifest counts', async () => {
+  it.skipIf(!HAVE_LFW)(`lists the shared LFW manifest by split, with the manifest counts ${NEEDS_LFW}`, async () => {
+    expect(readFileSync(LFW_MANIFEST, 'utf8').split('\n')[0].trim()).toBe(MANIFEST_HEADER);
     const rows = manifestRows();
     const train = await listFaces(LFW_DIR, { split: 'train' });
     const dev = await listFaces(LFW_DIR, { split: 'dev' });
@@ -160,7 +165,7 @@ describe('dataset listing', () => {
 });
 
 describe('dataset cache', () => {
-  it('builds 20 LFW images once, reloads them exactly, keys by size', async () => {
+  it.skipIf(!HAVE_LFW)(`builds 20 LFW images once, reloads them exactly, keys by size ${NEEDS_LFW}`, async () => {
     const cacheDir = join(tmp, 'cache');
     const files = (await listFaces(LFW_DIR, { split: 'train' })).slice(0, 20);
     const progress: [number, number][] = [];
@@ -199,7 +204,7 @@ describe('dataset cache', () => {
     expect((await fsp.readdir(cacheDir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('skips a corrupt file with a warning naming it, records it, and goes on', async () => {
+  it.skipIf(!HAVE_LFW)(`skips a corrupt file with a warning naming it, records it, and goes on ${NEEDS_LFW}`, async () => {
     const cacheDir = join(tmp, 'cache-corrupt');
     const bad = join(tmp, 'corrupt.jpg');
     await fsp.writeFile(bad, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(200, 7)]));
@@ -376,7 +381,7 @@ describe('datasets/fetch-lfw.mjs', () => {
 
     expect((await fsp.readdir(join(out, 'images'))).sort()).toEqual([...expected].sort());
     const manifest = readFileSync(join(out, 'manifest.csv'), 'utf8').trim().split('\n');
-    expect(manifest[0]).toBe(readFileSync(LFW_MANIFEST, 'utf8').split('\n')[0].trim());
+    expect(manifest[0]).toBe(MANIFEST_HEADER);
     const rows = parseManifest(manifest.join('\n'));
     expect(rows.map((r) => r.file)).toEqual([...expected].sort());
     const splitOf = new Map<string, string>();

@@ -30,10 +30,11 @@ import { cropAndResize, LFW_CROP } from '../src/data/crop.js';
 import { type LoadedModel, loadModel } from '../src/model/model.js';
 import { gaussian } from '../src/util/random.js';
 import { useTestBackend } from './helpers/backend.js';
-import { LFW_IMAGES, SHARED } from './helpers/paths.js';
+import { HAVE_LFW, LFW_DIR, LFW_IMAGES, needsShared } from './helpers/paths.js';
 import { writeTinyTorchModel } from './helpers/tiny-model.js';
 
-const LFW = join(SHARED, 'datasets', 'lfw');
+const LFW = LFW_DIR;
+const NEEDS_LFW = needsShared('datasets/lfw');
 
 beforeAll(async () => {
   await useTestBackend();
@@ -150,9 +151,9 @@ describe('Frechet distance', () => {
   });
 });
 
-describe('face analysis (face-api, on real LFW faces)', () => {
+describe.skipIf(!HAVE_LFW)(`face analysis (face-api, on real LFW faces) ${NEEDS_LFW}`, () => {
   // a same-person pair from pairs.csv and a different-person pair sharing its first image
-  const pairs = readFileSync(join(LFW, 'pairs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const pairs = (HAVE_LFW ? readFileSync(join(LFW, 'pairs.csv'), 'utf8') : 'header\nx_0001,x_0002,1\ny_0001,z_0001,0').trim().split('\n').slice(1).map((l) => l.split(','));
   const [a, b] = pairs.find((p) => p[2] === '1')!;
   const other = pairs.find((p) => p[2] === '0' && !p[0].startsWith(a.split('_0')[0]))![0];
   let faces: { name: string; image: Awaited<ReturnType<typeof cropAndResize>> }[];
@@ -236,7 +237,7 @@ describe('evaluate-model on a tiny random generator', () => {
     expect(r.seconds).toBeGreaterThan(0);
   });
 
-  it('measurePulse runs PULSE on dev faces at 8x', async () => {
+  it.skipIf(!HAVE_LFW)(`measurePulse runs PULSE on dev faces at 8x ${NEEDS_LFW}`, async () => {
     const progress: number[] = [];
     const r = await measurePulse(model, { datasetDir: LFW, faces: 3, seed: 2, pulse: { steps: 2 }, batchSize: 2, onProgress: (d) => progress.push(d) });
     expect(r.faces).toBe(3);
@@ -259,7 +260,7 @@ describe('evaluate-model on a tiny random generator', () => {
     expect(dup.perFace[0]).toHaveProperty('solutionDiversity'); // null here: random weights draw no faces
   });
 
-  it('measureIdentityFrechet: descriptors of samples vs dev faces, floor from identity-disjoint halves', async () => {
+  it.skipIf(!HAVE_LFW)(`measureIdentityFrechet: descriptors of samples vs dev faces, floor from identity-disjoint halves ${NEEDS_LFW}`, async () => {
     // the first 9 dev faces: AJ_Lamas, Abbas_Kiarostami, Abdullah x4, Adam_Scott x2, Alek_Wek
     const r = await measureIdentityFrechet(model, { samples: 2, realFaces: 9, datasetDir: LFW, seed: 3 });
     expect(r.generated.images).toBe(2);
@@ -280,7 +281,7 @@ describe('evaluate-model on a tiny random generator', () => {
     }
   });
 
-  it('measureIdentityFrechet reuses a given analysis (here with real descriptors planted)', async () => {
+  it.skipIf(!HAVE_LFW)(`measureIdentityFrechet reuses a given analysis (here with real descriptors planted) ${NEEDS_LFW}`, async () => {
     const real = await Promise.all(
       ['Abel_Pacheco_0001.jpg', 'Abel_Pacheco_0004.jpg', 'AJ_Lamas_0001.jpg'].map((f) => cropAndResize(join(LFW_IMAGES, f), LFW_CROP, 32)),
     );
@@ -307,7 +308,7 @@ describe('evaluate-model on a tiny random generator', () => {
     expect(Math.abs(x.length - y.length)).toBeLessThanOrEqual(3);
   });
 
-  it('evaluateModel shares one sample analysis between detection and Frechet', async () => {
+  it.skipIf(!HAVE_LFW)(`evaluateModel shares one sample analysis between detection and Frechet ${NEEDS_LFW}`, async () => {
     const stages = new Set<string>();
     const e = await evaluateModel(model, {
       samples: 2,
@@ -326,7 +327,7 @@ describe('evaluate-model on a tiny random generator', () => {
     expect(again.analyses.map((a) => a.score)).toEqual(e.detection!.scores);
   });
 
-  it('the eval-model command writes a JSON report', async () => {
+  it.skipIf(!HAVE_LFW)(`the eval-model command writes a JSON report ${NEEDS_LFW}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pulse-eval-'));
     const out = join(dir, 'report.json');
     const history = join(dir, 'history.jsonl');

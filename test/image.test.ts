@@ -14,8 +14,10 @@ import {
   writePng,
   type RgbImage,
 } from '../src/io/image.js';
+import { FIXTURE_FACES, HAVE_LFW, LFW_IMAGES, needsShared } from './helpers/paths.js';
 
-const LFW_PHOTO = '/work/shared/datasets/lfw/images/Aaron_Eckhart_0001.jpg';
+const LFW_PHOTO = join(LFW_IMAGES, 'Aaron_Eckhart_0001.jpg');
+const GENERATED_FACE = join(FIXTURE_FACES, 'generated-7000.png');
 
 let dir: string;
 beforeAll(() => {
@@ -174,7 +176,22 @@ describe('readImage / writePng', () => {
     expect(Array.from(w.image.data.subarray(0, 3))).toEqual([0, 0, 1]);
   });
 
-  it('reads a real LFW photo', async () => {
+  it('reads a face the built-in model made (test/fixtures), in [0, 1] with contrast', async () => {
+    const { image, notices } = await readImage(GENERATED_FACE);
+    expect([image.width, image.height]).toEqual([64, 64]);
+    expect(notices).toEqual([]);
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of image.data) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
+    expect(min).toBeGreaterThanOrEqual(0);
+    expect(max).toBeLessThanOrEqual(1);
+    expect(max - min).toBeGreaterThan(0.5);
+  });
+
+  it.skipIf(!HAVE_LFW)(`reads a real LFW photo (JPEG) ${needsShared('datasets/lfw')}`, async () => {
     const { image, notices } = await readImage(LFW_PHOTO);
     expect([image.width, image.height]).toEqual([150, 150]);
     expect(notices).toEqual([]);

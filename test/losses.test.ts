@@ -12,7 +12,7 @@ import { readNpy } from '../src/io/npy.js';
 import { relativeError } from '../src/parity/check.js';
 import { useTestBackend } from './helpers/backend.js';
 import { values } from './helpers/values.js';
-import { caseDir } from './helpers/paths.js';
+import { HAVE_SHARED_PARITY, caseDir, needsShared } from './helpers/paths.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -114,7 +114,18 @@ describe('perImageMse / l2Loss / l1Loss', () => {
 });
 
 describe('geocross', () => {
-  it('equals case.json geocross_dlatents for p64 (B=1) and p32-l1 (B=2) within 1e-5 relative', async () => {
+  it('equals case.json geocross_dlatents of the fixture case f32 within 1e-5 relative', async () => {
+    for (const name of ['f32']) {
+      const c = JSON.parse(readFileSync(join(caseDir(name), 'case.json'), 'utf8')) as { geocross_dlatents: number };
+      const dl = readNpy(join(caseDir(name), 'dlatents.npy'));
+      const got = await scalar(tf.tidy(() => geocross(tf.tensor3d(dl.data, dl.shape as [number, number, number]))));
+      expect(relativeError(got, c.geocross_dlatents), name).toBeLessThanOrEqual(1e-5);
+      const [b, l, d] = dl.shape;
+      expect(relativeError(geocross64(dl.data, b, l, d), c.geocross_dlatents), `${name} float64`).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
+  it.skipIf(!HAVE_SHARED_PARITY)(`equals case.json geocross_dlatents for p64 (B=1) and p32-l1 (B=2) within 1e-5 relative ${needsShared('parity')}`, async () => {
     for (const name of ['p64', 'p32-l1']) {
       const c = JSON.parse(readFileSync(join(caseDir(name), 'case.json'), 'utf8')) as { geocross_dlatents: number; batch: number };
       const dl = readNpy(join(caseDir(name), 'dlatents.npy'));
@@ -127,7 +138,7 @@ describe('geocross', () => {
     }
   });
 
-  it('is the sum over the batch of per-image values', async () => {
+  it.skipIf(!HAVE_SHARED_PARITY)(`is the sum over the batch of per-image values (p32-l1) ${needsShared('parity')}`, async () => {
     const dl = readNpy(join(caseDir('p32-l1'), 'dlatents.npy'));
     const [, l, d] = dl.shape;
     const per = await Promise.all(
@@ -137,12 +148,15 @@ describe('geocross', () => {
     expect(relativeError(both, per[0] + per[1])).toBeLessThan(1e-6);
   });
 
-  it('is ~0 for identical rows (the tiled p128-tile case records 2.02e-9)', async () => {
+  it.skipIf(!HAVE_SHARED_PARITY)(`is ~0 for identical rows (the tiled p128-tile case records 2.02e-9) ${needsShared('parity')}`, async () => {
     const c = JSON.parse(readFileSync(join(caseDir('p128-tile'), 'case.json'), 'utf8')) as { geocross_dlatents: number };
     const dl = readNpy(join(caseDir('p128-tile'), 'dlatents.npy'));
     const got = await scalar(tf.tidy(() => geocross(tf.tensor3d(dl.data, dl.shape as [number, number, number]))));
     expect(got).toBeLessThan(1e-8);
     expect(relativeError(got, c.geocross_dlatents)).toBeLessThan(1e-3);
+  });
+
+  it('is ~0 for identical rows of a made-up latent', async () => {
     const row = values(16, 3);
     const same = new Float32Array(5 * 16);
     for (let i = 0; i < 5; i++) same.set(row, i * 16);

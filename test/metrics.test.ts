@@ -1,6 +1,7 @@
 /**
  * Image-quality metrics against reference values computed by scikit-image 0.26 (PSNR, SSIM)
- * and BasicSR 1.4.2 (NIQE), read in place from ../shared/metrics (see its README.md).
+ * and BasicSR 1.4.2 (NIQE): the project's own references (test/fixtures/metrics, made by
+ * scripts/fixtures/record-metrics.py) and, where present, ../shared/metrics (read in place).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,12 +24,12 @@ import {
 } from '../src/metrics/niqe-model.js';
 import { psnr } from '../src/metrics/psnr.js';
 import { ssim, ssimY } from '../src/metrics/ssim.js';
-import { SHARED } from './helpers/paths.js';
+import { FIXTURE_METRICS, HAVE_SHARED_METRICS, SHARED_METRICS, needsShared } from './helpers/paths.js';
 
-const METRICS = join(SHARED, 'metrics');
-const CASES = join(METRICS, 'niqe_cases');
-const PARAMS_JSON = join(METRICS, 'niqe_pris_params.json');
-const PARAMS_NPZ = join(METRICS, 'niqe_pris_params.npz');
+// The pristine model: BasicSR's file at the pinned commit, in test/fixtures (its provenance and
+// hash in scripts/fixtures/record-metrics.py; the same bytes as ../shared/metrics').
+const PARAMS_JSON = join(FIXTURE_METRICS, 'niqe_pris_params.json');
+const PARAMS_NPZ = join(FIXTURE_METRICS, 'niqe_pris_params.npz');
 
 interface Pair {
   a: string;
@@ -49,11 +50,32 @@ interface DebugCase {
   block0_features: number[];
 }
 
-const ssimCases = JSON.parse(readFileSync(join(METRICS, 'ssim_psnr_cases.json'), 'utf8')) as { pairs: Pair[] };
-const niqeExpected = JSON.parse(readFileSync(join(CASES, 'expected.json'), 'utf8')) as Record<string, unknown>;
-const niqeDebug = (JSON.parse(readFileSync(join(CASES, 'expected_debug.json'), 'utf8')) as { cases: Record<string, DebugCase> })
-  .cases;
-const niqeNames = Object.keys(niqeExpected).filter((k) => k !== 'settings');
+/**
+ * A folder of reference images and values laid out as ../shared/metrics: the project's own
+ * (generated faces, values by BasicSR and scikit-image: test/fixtures/metrics) and, where it is
+ * beside the checkout, the shared one (LFW faces).
+ */
+interface MetricSource {
+  readonly label: string;
+  readonly skip: boolean;
+  readonly dir: string;
+}
+const SOURCES: MetricSource[] = [
+  { label: 'test/fixtures/metrics', skip: false, dir: FIXTURE_METRICS },
+  { label: `../shared/metrics ${needsShared('metrics')}`, skip: !HAVE_SHARED_METRICS, dir: SHARED_METRICS },
+];
+
+function references(src: MetricSource) {
+  const cases = join(src.dir, 'niqe_cases');
+  const expected = JSON.parse(readFileSync(join(cases, 'expected.json'), 'utf8')) as Record<string, unknown>;
+  return {
+    cases,
+    ssim: JSON.parse(readFileSync(join(src.dir, 'ssim_psnr_cases.json'), 'utf8')) as { pairs: Pair[] },
+    expected,
+    debug: (JSON.parse(readFileSync(join(cases, 'expected_debug.json'), 'utf8')) as { cases: Record<string, DebugCase> }).cases,
+    names: Object.keys(expected).filter((k) => k !== 'settings'),
+  };
+}
 
 interface Loaded {
   width: number;
@@ -61,12 +83,13 @@ interface Loaded {
   bytes: Uint8Array;
 }
 const images = new Map<string, Loaded>();
-async function load(name: string): Promise<Loaded> {
-  let im = images.get(name);
+async function load(dir: string, name: string): Promise<Loaded> {
+  const path = join(dir, name);
+  let im = images.get(path);
   if (im === undefined) {
-    const { image } = await readImage(join(CASES, name));
+    const { image } = await readImage(path);
     im = { width: image.width, height: image.height, bytes: rgbImageToBytes(image) };
-    images.set(name, im);
+    images.set(path, im);
   }
   return im;
 }
@@ -104,9 +127,10 @@ describe('color', () => {
     expect([0.5, 1.5, 2.5, -0.5, -1.5, 2.4999, 2.5001].map(roundHalfEven)).toEqual([0, 2, 2, -0, -2, 2, 3]);
   });
 
-  it('rgbToYRoundedBasicSR gives BasicSR\'s rounded Y on every case (sum, min, max)', async () => {
+  for (const src of SOURCES) it.skipIf(src.skip)(`rgbToYRoundedBasicSR gives BasicSR's rounded Y on every case (sum, min, max): ${src.label}`, async () => {
+    const { cases, names: niqeNames, debug: niqeDebug } = references(src);
     for (const name of niqeNames) {
-      const im = await load(name);
+      const im = await load(cases, name);
       const y = rgbToYRoundedBasicSR(im.bytes, im.width, im.height);
       let sum = 0;
       let min = Infinity;
@@ -125,11 +149,12 @@ describe('color', () => {
 });
 
 describe('psnr', () => {
-  it('matches scikit-image peak_signal_noise_ratio (1e-4)', async () => {
+  for (const src of SOURCES) it.skipIf(src.skip)(`matches scikit-image peak_signal_noise_ratio (1e-4): ${src.label}`, async () => {
+    const { cases, ssim: ssimCases } = references(src);
     let maxErr = 0;
     for (const p of ssimCases.pairs) {
-      const a = await load(p.a);
-      const b = await load(p.b);
+      const a = await load(cases, p.a);
+      const b = await load(cases, p.b);
       const err = Math.abs(psnr(a.bytes, b.bytes) - p.psnr);
       maxErr = Math.max(maxErr, err);
       expect(err, `${p.a} vs ${p.b}`).toBeLessThanOrEqual(1e-4);
@@ -148,12 +173,13 @@ describe('psnr', () => {
 });
 
 describe('ssim', () => {
-  it('matches scikit-image structural_similarity on RGB and on float Y (1e-4)', async () => {
+  for (const src of SOURCES) it.skipIf(src.skip)(`matches scikit-image structural_similarity on RGB and on float Y (1e-4): ${src.label}`, async () => {
+    const { cases, ssim: ssimCases } = references(src);
     let maxRgb = 0;
     let maxY = 0;
     for (const p of ssimCases.pairs) {
-      const a = await load(p.a);
-      const b = await load(p.b);
+      const a = await load(cases, p.a);
+      const b = await load(cases, p.b);
       const rgb = ssim(a.bytes, b.bytes, a.width, a.height, 3);
       const y = ssimY(a.bytes, b.bytes, a.width, a.height);
       maxRgb = Math.max(maxRgb, Math.abs(rgb - p.ssim_rgb));
@@ -293,11 +319,13 @@ describe('niqe', () => {
     }
   });
 
-  it('matches BasicSR calculate_niqe on the 12 reference faces (|error| <= 1e-2)', async () => {
+  for (const src of SOURCES) it.skipIf(src.skip)(`matches BasicSR calculate_niqe on every reference face (|error| <= 1e-2): ${src.label}`, async () => {
+    const { cases, names: niqeNames, expected: niqeExpected, debug: niqeDebug } = references(src);
+    expect(niqeNames.length).toBeGreaterThanOrEqual(12);
     let maxErr = 0;
     let maxMs = 0;
     for (const name of niqeNames) {
-      const im = await load(name);
+      const im = await load(cases, name);
       const t0 = performance.now();
       const d = niqeDetails(im.bytes, im.width, im.height, params);
       maxMs = Math.max(maxMs, performance.now() - t0);
@@ -335,12 +363,13 @@ describe('niqe', () => {
     const flat = upscaleForNiqe({ width: 10, height: 10, data: new Uint8Array(300).fill(77) });
     expect([flat.factor, flat.width]).toEqual([32, 320]);
     expect(flat.data.every((v) => v === 77)).toBe(true);
-    // A real face, downscaled 4x by MATLAB imresize and brought back by the protocol.
-    const face = await load(niqeNames[0]);
+    // A face (256 px), downscaled 4x by MATLAB imresize and brought back by the protocol.
+    const face = await load(join(FIXTURE_METRICS, 'niqe_cases'), 'generated-7000_up4.png');
+    expect([face.width, face.height]).toEqual([256, 256]);
     const down = matlabImresizeHwc(face.bytes, face.width, face.height, 3, 0.25);
     const small = { width: down.width, height: down.height, data: Uint8Array.from(down.data, (v) => Math.round(Math.min(255, Math.max(0, v)))) };
     const back = upscaleForNiqe(small);
-    expect([back.factor, back.width, back.height]).toEqual([2, 192, 192]);
+    expect([back.factor, back.width, back.height]).toEqual([4, 256, 256]);
     const score = niqe(back.data, back.width, back.height, params);
     expect(Number.isFinite(score)).toBe(true);
   });

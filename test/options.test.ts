@@ -103,3 +103,19 @@ describe('parseBadNoiseLayers', () => {
     expect(resolveOptions({ seed: 0, badNoiseLayers: parseBadNoiseLayers('3.17') }).badNoiseLayers).toEqual([3, 17]);
   });
 });
+
+describe('--seed help', () => {
+  it('says what the README and the outputs use: solution k (1-based) has seed + k - 1', async () => {
+    const { Command } = await import('commander');
+    const { addPulseOptions } = await import('../src/cli/options.js');
+    const { readFileSync } = await import('node:fs');
+    const help = addPulseOptions(new Command('x')).options.find((o) => o.long === '--seed')!.description;
+    expect(help).toMatch(/solution k \(1-based\) uses seed \+ k - 1/);
+    expect(help).not.toMatch(/seed \+ k\)/);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readme).toMatch(/solution k uses seed \+ k - 1/);
+    // and runPulse gives solution k (0-based index k - 1) the seed seed + k - 1
+    const opts = resolveOptions({ seed: 40, duplicates: 3 });
+    expect(Array.from({ length: opts.duplicates }, (_, i) => opts.seed + (i % opts.duplicates))).toEqual([40, 41, 42]);
+  });
+});

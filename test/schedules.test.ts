@@ -1,9 +1,9 @@
 /** Learning-rate schedules: the recorded traces' lr, and the shapes of the official lambdas. */
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SCHEDULE_NAMES, type ScheduleName, scheduleFactor } from '../src/pulse/schedules.js';
-import { PARITY_CASES } from './helpers/paths.js';
+import { HAVE_SHARED_PARITY, caseDir, needsShared, sharedCaseNames } from './helpers/paths.js';
 
 interface CaseJson {
   lr: number;
@@ -12,16 +12,18 @@ interface CaseJson {
   trace: { lr: number }[];
 }
 
-const cases = readdirSync(PARITY_CASES).filter((d) => existsSync(join(PARITY_CASES, d, 'case.json')));
+const shared = sharedCaseNames();
+const readCaseJson = (name: string) => JSON.parse(readFileSync(join(caseDir(name), 'case.json'), 'utf8')) as CaseJson;
 
 describe('scheduleFactor vs the recorded official runs', () => {
-  it('finds the recorded cases', () => {
-    expect(cases).toEqual(expect.arrayContaining(['p64', 'p32-l1', 'p128-tile']));
+  it.skipIf(!HAVE_SHARED_PARITY)(`finds the recorded cases ${needsShared('parity')}`, () => {
+    expect(shared).toEqual(expect.arrayContaining(['p64', 'p32-l1', 'p128-tile', 'p64-x4']));
   });
 
-  for (const name of cases) {
-    it(`${name}: every step's trace lr = lr x scheduleFactor(schedule, step, steps) within 1e-12`, () => {
-      const c = JSON.parse(readFileSync(join(PARITY_CASES, name, 'case.json'), 'utf8')) as CaseJson;
+  for (const name of ['f32', ...(HAVE_SHARED_PARITY ? shared : ['p64'])]) {
+    const skip = name !== 'f32' && !HAVE_SHARED_PARITY;
+    it.skipIf(skip)(`${name}: every step's trace lr = lr x scheduleFactor(schedule, step, steps) within 1e-12${skip ? ` ${needsShared('parity')}` : ''}`, () => {
+      const c = readCaseJson(name);
       expect(SCHEDULE_NAMES).toContain(c.schedule);
       expect(c.trace.length).toBe(c.steps);
       c.trace.forEach((entry, step) => {
@@ -31,8 +33,8 @@ describe('scheduleFactor vs the recorded official runs', () => {
     });
   }
 
-  it('the recorded cases cover all three schedules', () => {
-    const used = new Set(cases.map((n) => (JSON.parse(readFileSync(join(PARITY_CASES, n, 'case.json'), 'utf8')) as CaseJson).schedule));
+  it.skipIf(!HAVE_SHARED_PARITY)(`the recorded cases cover all three schedules ${needsShared('parity')}`, () => {
+    const used = new Set(shared.map((n) => readCaseJson(n).schedule));
     expect([...used].sort()).toEqual([...SCHEDULE_NAMES].sort());
   });
 });

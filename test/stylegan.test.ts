@@ -20,7 +20,7 @@ import { loadTorchCheckpoint } from '../src/io/torch-checkpoint.js';
 import { maxAbs, maxAbsErrorRatio, nhwcToNchw } from '../src/parity/check.js';
 import { gaussian } from '../src/util/random.js';
 import { useTestBackend } from './helpers/backend.js';
-import { caseDir } from './helpers/paths.js';
+import { HAVE_SHARED_PARITY, caseDir, needsShared } from './helpers/paths.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -58,12 +58,15 @@ async function synthOnCase(net: Synthesis, name: string): Promise<{ out: Float32
 
 describe('Synthesis on the recorded official outputs', () => {
   for (const [name, file] of [
+    ['f32', 'synthesis.pt'],
+    ['f32', 'synthesis_zip.pt'],
     ['p64', 'synthesis.pt'],
     ['p64', 'synthesis_zip.pt'],
     ['p32-l1', 'synthesis.pt'],
     ['p128-tile', 'synthesis.pt'],
   ] as const) {
-    it(`${name}/${file}: synth_out within 1e-4 x max`, async () => {
+    const skip = name !== 'f32' && !HAVE_SHARED_PARITY;
+    it.skipIf(skip)(`${name}/${file}: synth_out within 1e-4 x max${skip ? ` ${needsShared('parity')}` : ''}`, async () => {
       const c = readCaseJson(name);
       const path = join(caseDir(name), file);
       const net = Synthesis.fromStateDict(await loadTorchCheckpoint(path), path);
@@ -80,11 +83,11 @@ describe('Synthesis on the recorded official outputs', () => {
     });
   }
 
-  it('the legacy and zip checkpoints of p64 give identical outputs', async () => {
-    const dir = caseDir('p64');
+  it('the legacy and zip checkpoints of f32 give identical outputs', async () => {
+    const dir = caseDir('f32');
     const a = Synthesis.fromStateDict(await loadTorchCheckpoint(join(dir, 'synthesis.pt')), 'legacy');
     const b = Synthesis.fromStateDict(await loadTorchCheckpoint(join(dir, 'synthesis_zip.pt')), 'zip');
-    const [x, y] = [await synthOnCase(a, 'p64'), await synthOnCase(b, 'p64')];
+    const [x, y] = [await synthOnCase(a, 'f32'), await synthOnCase(b, 'f32')];
     expect(Buffer.from(x.out.buffer).equals(Buffer.from(y.out.buffer))).toBe(true);
     a.dispose();
     b.dispose();
@@ -92,7 +95,7 @@ describe('Synthesis on the recorded official outputs', () => {
 });
 
 describe('Mapping', () => {
-  it('p64: mapping(mapping_z) matches mapping_w within 1e-4 x max', async () => {
+  it.skipIf(!HAVE_SHARED_PARITY)(`p64: mapping(mapping_z) matches mapping_w within 1e-4 x max ${needsShared('parity')}`, async () => {
     const dir = caseDir('p64');
     const mapping = Mapping.fromStateDict(await loadTorchCheckpoint(join(dir, 'mapping.pt')), 'mapping.pt');
     const z = readNpy(join(dir, 'mapping_z.npy'));
@@ -233,7 +236,7 @@ describe('inferSynthesisConfig', () => {
   it('reads a non-default dlatent size and the recorded cases', async () => {
     const cfg = { ...TINY, dlatentSize: 8 };
     expect(inferSynthesisConfig(randomSynthesisStateDict(cfg, 1), 'x').dlatentSize).toBe(8);
-    for (const name of ['p64', 'p32-l1', 'p128-tile']) {
+    for (const name of ['f32', ...(HAVE_SHARED_PARITY ? ['p64', 'p32-l1', 'p128-tile'] : [])]) {
       const c = readCaseJson(name);
       const got = inferSynthesisConfig(await loadTorchCheckpoint(join(caseDir(name), 'synthesis.pt')), name);
       expect(got.resolution).toBe(c.res);

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { unzipSync, zipSync, type Zippable } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../src/io/npy.js';
@@ -16,10 +15,13 @@ import {
   saveTorchCheckpoint,
   type StorageSpec,
 } from '../src/io/torch-checkpoint.js';
+import { FIXTURE_CASE, SHARED, needsShared } from './helpers/paths.js';
 
-const PARITY = fileURLToPath(new URL('../../shared/parity/', import.meta.url));
+const PARITY = join(SHARED, 'parity');
 const P64 = join(PARITY, 'cases/p64');
-const haveShared = existsSync(join(P64, 'synthesis.pt'));
+const haveShared = existsSync(join(P64, 'mapping.pt'));
+/** Checkpoints written by torch itself, in both formats: the project's own fixture case. */
+const SYNTH = FIXTURE_CASE;
 
 let tmp: string;
 beforeAll(async () => {
@@ -92,10 +94,10 @@ describe('pickle VM', () => {
   });
 });
 
-describe.skipIf(!haveShared)('published / recorded checkpoints', () => {
+describe('published / recorded checkpoints', () => {
   it('loads synthesis.pt (legacy) and synthesis_zip.pt (zip) identically', async () => {
-    const legacy = await loadTorchCheckpoint(join(P64, 'synthesis.pt'));
-    const zip = await loadTorchCheckpoint(join(P64, 'synthesis_zip.pt'));
+    const legacy = await loadTorchCheckpoint(join(SYNTH, 'synthesis.pt'));
+    const zip = await loadTorchCheckpoint(join(SYNTH, 'synthesis_zip.pt'));
     expect(legacy.size).toBeGreaterThan(40);
     expectSameStateDict(legacy, zip);
 
@@ -116,7 +118,7 @@ describe.skipIf(!haveShared)('published / recorded checkpoints', () => {
     }
   });
 
-  it('loads mapping.pt: dense0..7 weights [512,512] and biases [512]', async () => {
+  it.skipIf(!haveShared)(`loads mapping.pt: dense0..7 weights [512,512] and biases [512] ${needsShared('parity')}`, async () => {
     const m = await loadTorchCheckpoint(join(P64, 'mapping.pt'));
     expect(m.size).toBe(16);
     for (let i = 0; i < 8; i++) {
@@ -125,7 +127,7 @@ describe.skipIf(!haveShared)('published / recorded checkpoints', () => {
     }
   });
 
-  it('loads mapping_fit.pt equal to the recorded .npy files, and the official cuda-tagged Gaussian fit', async () => {
+  it.skipIf(!haveShared)(`loads mapping_fit.pt equal to the recorded .npy files, and the official cuda-tagged Gaussian fit ${needsShared('parity')}`, async () => {
     const fit = await loadTorchCheckpoint(join(P64, 'mapping_fit.pt'));
     expect([...fit.keys()]).toEqual(['mean', 'std']);
     for (const key of ['mean', 'std'] as const) {
@@ -146,7 +148,7 @@ describe.skipIf(!haveShared)('published / recorded checkpoints', () => {
   });
 
   it('reports a truncated legacy file, naming the file and the storage', async () => {
-    const full = await readFile(join(P64, 'synthesis.pt'));
+    const full = await readFile(join(SYNTH, 'synthesis.pt'));
     for (const n of [full.length - 1, Math.floor(full.length / 2), 20000, 5000, 100, 3]) {
       const p = join(tmp, `synthesis-trunc-${n}.pt`);
       await writeFile(p, full.subarray(0, n));
@@ -159,7 +161,7 @@ describe.skipIf(!haveShared)('published / recorded checkpoints', () => {
   });
 
   it('reports a truncated zip file and a zip with a missing data entry', async () => {
-    const full = await readFile(join(P64, 'synthesis_zip.pt'));
+    const full = await readFile(join(SYNTH, 'synthesis_zip.pt'));
     const cut = join(tmp, 'synthesis_zip-trunc.pt');
     await writeFile(cut, full.subarray(0, full.length - 500));
     await expect(loadTorchCheckpoint(cut)).rejects.toThrow(new RegExp(`${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is truncated`));
@@ -180,7 +182,7 @@ describe.skipIf(!haveShared)('published / recorded checkpoints', () => {
     const dp = join(tmp, 'synthesis_zip-deflate.pt');
     await writeFile(dp, zipSync(deflated));
     expect([...readZipDirectory(await readFile(dp)).values()].some((e) => e.method === 8)).toBe(true);
-    expectSameStateDict(await loadTorchCheckpoint(join(P64, 'synthesis.pt')), await loadTorchCheckpoint(dp));
+    expectSameStateDict(await loadTorchCheckpoint(join(SYNTH, 'synthesis.pt')), await loadTorchCheckpoint(dp));
   });
 });
 

@@ -41,7 +41,7 @@ export function addPulseOptions(cmd: Command): Command {
     )
     .addOption(new Option('--bad-noise-layers <list>', 'dot-separated noise layers set to zero').default(d.badNoiseLayers.join('.')))
     .addOption(new Option('--tile-latent', 'use one latent row for every layer').default(false))
-    .addOption(new Option('--seed <n>', 'seed of the first solution (solution k uses seed + k); random when absent').argParser(int('seed')))
+    .addOption(new Option('--seed <n>', 'seed of solution 1; solution k (1-based) uses seed + k - 1; random when absent').argParser(int('seed')))
     .addOption(new Option('--duplicates <n>', 'solutions per input, optimised as one batch').argParser(int('duplicates')).default(d.duplicates));
 }
 

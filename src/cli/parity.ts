@@ -24,9 +24,12 @@ export function expandCaseDirs(paths: readonly string[]): string[] {
   return out;
 }
 
-function formatCheck(c: Check): string {
+/** One line per check: the error, the bound applied and where the bound came from; then any notes. */
+export function formatCheck(c: Check): string {
   const status = c.pass ? 'ok  ' : 'FAIL';
-  return `  ${status} ${c.quantity.padEnd(40)} ${c.error.toExponential(2).padStart(10)} <= ${c.bound.toExponential(0).padEnd(6)} (${c.measure})`;
+  const origin = c.boundOrigin ? ` [bound: ${c.boundOrigin}]` : '';
+  const line = `  ${status} ${c.quantity.padEnd(40)} ${c.error.toExponential(2).padStart(10)} <= ${c.bound.toExponential(2).padEnd(9)} (${c.measure})${origin}`;
+  return [line, ...(c.notes ?? []).map((n) => `         ${n}`)].join('\n');
 }
 
 export function registerParity(program: Command): void {
@@ -35,7 +38,7 @@ export function registerParity(program: Command): void {
     .description('check recorded runs of the official PULSE code (../shared/parity/cases/*) against this implementation')
     .argument('<cases...>', 'case folders, or folders of case folders')
     .option('--json', 'print one JSON report on stdout')
-    .option('--strict-end-state', "judge latent_end/noise_end/image_end by the shared README's literal 1e-2 max-abs bound (docs/parity.md)")
+    .option('--strict-end-state', 'judge latent_end/noise_end/image_end by max|a-b|/max|b| <= 1e-2, uncalibrated, instead of the calibrated ||a-b||/||b|| bound (docs/parity.md)')
     .action(async (cases: string[], opts: { json?: boolean; strictEndState?: boolean }) => {
       const backend = await initBackend();
       const log = (s: string) => (opts.json ? process.stderr : process.stdout).write(`${s}\n`);

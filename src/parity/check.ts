@@ -8,9 +8,18 @@ export interface Check {
   /** The measured error (see `measure`). */
   readonly error: number;
   readonly bound: number;
+  /** Where the bound came from: "table, <= 256 px", "3 x calibration ...", "equality". */
+  readonly boundOrigin?: string;
   /** "max|a-b| / max|b|" or "relative". */
   readonly measure: string;
   readonly pass: boolean;
+  /** Notes a reader needs to judge a failure or a near miss (e.g. a LeakyReLU kink diagnosis). */
+  readonly notes?: string[];
+}
+
+/** The check with the origin of its bound attached. */
+export function withOrigin(check: Check, origin: string): Check {
+  return { ...check, boundOrigin: origin };
 }
 
 export function maxAbs(values: ArrayLike<number>): number {

@@ -66,6 +66,11 @@ export interface PulseHooks {
    * valid only during the call (copy what you keep). For image strips of the search.
    */
   readonly onStepImage?: (step: number, images: tf.Tensor4D) => void;
+  /**
+   * Called in every step with the loss gradients before the optimiser uses them: the latent's
+   * first, then each trainable noise map's in layer order (for per-step parity checks).
+   */
+  readonly onGradients?: (step: number, grads: readonly Float32Array[]) => void;
 }
 
 /** Checks that a low-res side maps onto the generator's side by a power of two. */
@@ -163,6 +168,7 @@ export async function runPulse(
         return total;
       };
       const { value, grads } = tf.valueAndGrads(loss)(vars);
+      if (hooks.onGradients) hooks.onGradients(step, await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array)));
       const next = optimizer.step(vars, grads, lr);
       tf.dispose([value, ...grads]);
       const projected = next.map((p, i) => projectToSphere(p, radii[i]));

@@ -44,6 +44,12 @@ export interface EpilogueWeights {
 }
 
 /**
+ * Sees the input of each LeakyReLU (layer index, NHWC), e.g. to find values on the kink.
+ * Called inside a tidy: copy what you keep.
+ */
+export type PreActivationProbe = (layer: number, preActivation: tf.Tensor4D) => void;
+
+/**
  * LayerEpilogue: add per-pixel noise, LeakyReLU(0.2), instance norm, then the style
  * modulation x * (1 + scale) + shift with (scale, shift) = A(w).
  */
@@ -52,11 +58,13 @@ export function epilogue(
   dlatent: tf.Tensor2D,
   noise: tf.Tensor4D | null,
   weights: EpilogueWeights,
+  probe?: { readonly layer: number; readonly see: PreActivationProbe },
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const channels = x.shape[3];
     let y: tf.Tensor4D = x;
     if (noise) y = tf.add(y, tf.mul(noise, weights.noiseWeight));
+    probe?.see(probe.layer, y);
     y = tf.leakyRelu(y, 0.2);
     y = instanceNorm(y);
     const style = tf.add(tf.matMul(dlatent, weights.styleWeight), weights.styleBias);

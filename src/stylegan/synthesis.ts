@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../io/state-dict.js';
 import { type SynthesisConfig, blockChannels, blockName, numLayers } from './config.js';
-import { epilogue, type EpilogueWeights, upscale2x } from './layers.js';
+import { epilogue, type EpilogueWeights, type PreActivationProbe, upscale2x } from './layers.js';
 import { inferSynthesisConfig, synthesisParamSpec, validateStateDict } from './params.js';
 import { type WeightSpec, Weights } from './weights.js';
 
@@ -106,9 +106,9 @@ export class Synthesis {
 
   /**
    * dlatents [B, L, 512] and one noise map per layer ([B, s, s, 1] NHWC, or null for none)
-   * -> image [B, R, R, 3], roughly in [-1, 1].
+   * -> image [B, R, R, 3], roughly in [-1, 1]. `probe` sees every LeakyReLU's input.
    */
-  forward(dlatents: tf.Tensor3D, noise: readonly (tf.Tensor4D | null)[]): tf.Tensor4D {
+  forward(dlatents: tf.Tensor3D, noise: readonly (tf.Tensor4D | null)[], probe?: PreActivationProbe): tf.Tensor4D {
     const [batch, layers, width] = dlatents.shape;
     if (layers !== this.numLayers || width !== this.config.dlatentSize) {
       throw new Error(
@@ -129,7 +129,7 @@ export class Synthesis {
         if (i === 0) {
           const constant = tf.add(w(`${p}.const`), w(`${p}.bias`));
           y = tf.tile(constant, [batch, 1, 1, 1]) as tf.Tensor4D;
-          y = epilogue(y, styles[l0], noise[l0], this.epi(`${p}.epi1`));
+          y = epilogue(y, styles[l0], noise[l0], this.epi(`${p}.epi1`), probe && { layer: l0, see: probe });
           y = tf.add(tf.conv2d(y, w(`${p}.conv.weight`) as tf.Tensor4D, 1, 'same'), w(`${p}.conv.bias`));
         } else {
           const k = this.weights.trainable ? this.blockConstants(i) : { blur: this.cache.get(`${i}.blur`) as tf.Tensor4D, fused: this.cache.get(`${i}.fused`) as tf.Tensor4D | undefined };
@@ -141,10 +141,10 @@ export class Synthesis {
             y = tf.conv2d(upscale2x(inp), w(`${p}.conv0_up.weight`) as tf.Tensor4D, 1, 'same');
           }
           y = tf.add(tf.depthwiseConv2d(y, k.blur, 1, 'same'), w(`${p}.conv0_up.bias`));
-          y = epilogue(y, styles[l0], noise[l0], this.epi(`${p}.epi1`));
+          y = epilogue(y, styles[l0], noise[l0], this.epi(`${p}.epi1`), probe && { layer: l0, see: probe });
           y = tf.add(tf.conv2d(y, w(`${p}.conv1.weight`) as tf.Tensor4D, 1, 'same'), w(`${p}.conv1.bias`));
         }
-        x = epilogue(y, styles[l0 + 1], noise[l0 + 1], this.epi(`${p}.epi2`));
+        x = epilogue(y, styles[l0 + 1], noise[l0 + 1], this.epi(`${p}.epi2`), probe && { layer: l0 + 1, see: probe });
       });
       return tf.add(tf.conv2d(x!, w('torgb.weight') as tf.Tensor4D, 1, 'valid'), w('torgb.bias')) as tf.Tensor4D;
     });
