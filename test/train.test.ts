@@ -2,7 +2,7 @@
  * pulse train on a tiny configuration: losses are finite, nothing leaks, R1 (a second
  * derivative) works, checkpoints resume bitwise-exactly, and export gives a model PULSE loads.
  */
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -82,6 +82,12 @@ describe('Trainer', () => {
     for (const [k, v] of a) expect(Array.from(b.get(k)!.data), k).toEqual(Array.from(v.data));
     expect(resumed.state.step).toBe(4);
     expect(readdirSync(run)).toEqual(['checkpoint']);
+    // checksummed: a flipped byte is found on load, naming the tensor
+    const bin = join(run, 'checkpoint', 'weights.bin');
+    const bytes = readFileSync(bin);
+    bytes[4096] ^= 0xff;
+    writeFileSync(bin, bytes);
+    await expect(loadCheckpoint(run)).rejects.toThrow(/tensor '.+' fails its sha256 check/);
     straight.dispose();
     resumed.dispose();
   });

@@ -37,7 +37,7 @@ export async function saveCheckpoint(runDir: string, trainer: Trainer, sampler: 
     data,
     backend,
   };
-  await writeModelDir(tmp, { config: { train: trainer.config }, metadata: meta as unknown as Record<string, unknown>, tensors }, { checksums: false });
+  await writeModelDir(tmp, { config: { train: trainer.config }, metadata: meta as unknown as Record<string, unknown>, tensors });
   rmSync(old, { recursive: true, force: true });
   if (existsSync(final)) renameSync(final, old);
   renameSync(tmp, final);
@@ -54,7 +54,8 @@ export async function loadCheckpoint(runDir: string): Promise<{ trainer: Trainer
   let dir = join(runDir, CHECKPOINT_DIR);
   if (!existsSync(join(dir, 'model.json'))) dir = join(runDir, `${CHECKPOINT_DIR}.old`);
   if (!existsSync(join(dir, 'model.json'))) throw new Error(`${runDir} has no training checkpoint (${CHECKPOINT_DIR}/model.json); start without --resume`);
-  const { metadata, tensors } = await readModelDir(dir);
+  // Every tensor's SHA-256 is checked: a resumed run never continues from corrupt bytes.
+  const { metadata, tensors } = await readModelDir(dir, { verify: true });
   const meta = metadata as unknown as CheckpointMeta;
   if (meta?.kind !== 'pulse-train-checkpoint') throw new Error(`${dir} is not a pulse train checkpoint`);
   // Options added after a checkpoint was written take the value the run was trained with.
