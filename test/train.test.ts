@@ -222,8 +222,10 @@ describe('pulse train (command line)', () => {
     const again = await runCli([...base, ...flags, '--total-images', '8']);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/already holds a training run; pass --resume/);
-    const resumed = await runCli([...base, ...flags, '--total-images', '12', '--resume']);
+    const resumed = await runCli([...base, ...flags, '--total-images', '12', '--resume', '--augment', 'none']);
     expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toMatch(/notice: resuming, so --augment none \(the run has color,translation\) is ignored/);
+    expect(resumed.err).not.toMatch(/--fmap-base/); // given, but equal to the run's
     expect(resumed.err).toMatch(/resumed .* at step 2 \(8 images\)/);
     expect(resumed.err).toMatch(/checkpoint at step 3 \(12 images/);
     const { meta } = await loadCheckpoint(run);
@@ -236,5 +238,8 @@ describe('pulse train (command line)', () => {
     const bad = await runCli([...base, '--out', join(root, 'bad'), '--augment', 'color,flip', '--total-images', '4', '--quiet']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/"flip" is not one of color, translation, cutout/);
+    const badLr = await runCli([...base, '--out', join(root, 'bad'), '--lr', '0', '--quiet']);
+    expect(badLr.code).toBe(1);
+    expect(badLr.err).toMatch(/--lr "0" must be a number > 0/);
   });
 });

@@ -8,6 +8,7 @@ import { SPLITS, type Split } from '../data/face-folder.js';
 import { initBackend } from '../backend/select.js';
 import { makeBenchData } from '../benchmark/bench-data.js';
 import { createProgress } from './progress.js';
+import { integerFlag, integerListFlag } from './flags.js';
 
 interface BenchDataFlags {
   size: number;
@@ -20,22 +21,10 @@ interface BenchDataFlags {
   quiet?: boolean;
 }
 
-function positiveInt(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < 1) throw new Error(`--${name} "${v}" is not a positive integer`);
-    return n;
-  };
-}
+const positiveInt = (name: string) => integerFlag(name, { min: 1 });
 
 /** "8,16,32" -> [8, 16, 32]. */
-export function parseFactorList(text: string): number[] {
-  return text.split(',').map((s) => {
-    const n = Number(s);
-    if (s.trim() === '' || !Number.isInteger(n) || n < 2) throw new Error(`--factors "${text}": "${s}" is not an integer >= 2`);
-    return n;
-  });
-}
+export const parseFactorList = integerListFlag('factors', { min: 2 });
 
 export function registerBenchData(program: Command): void {
   program

@@ -11,13 +11,14 @@ import { DEFAULT_SYNTHESIS_CONFIG } from '../stylegan/config.js';
 import { runPulse } from '../pulse/run.js';
 import { resolveOptions } from '../pulse/options.js';
 import { gaussian } from '../util/random.js';
+import { integerFlag } from './flags.js';
 
 export interface BenchFlags {
-  res: string;
-  fmapBase: string;
-  factor: string;
-  batch: string;
-  steps: string;
+  res: number;
+  fmapBase: number;
+  factor: number;
+  batch: number;
+  steps: number;
   json?: boolean;
 }
 
@@ -91,19 +92,19 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('time PULSE steps on a random-weight generator (median excludes the first, warm-up step)')
-    .option('--res <px>', 'generator resolution', '64')
-    .option('--fmap-base <n>', 'StyleGAN fmap_base', '8192')
-    .option('--factor <k>', 'downscaling factor', '8')
-    .option('--batch <n>', 'solutions optimised together', '1')
-    .option('--steps <n>', 'steps to time', '5')
+    .option('--res <px>', 'generator resolution', integerFlag('res', { min: 4 }), 64)
+    .option('--fmap-base <n>', 'StyleGAN fmap_base', integerFlag('fmap-base', { min: 1 }), 8192)
+    .option('--factor <k>', 'downscaling factor', integerFlag('factor', { min: 1 }), 8)
+    .option('--batch <n>', 'solutions optimised together', integerFlag('batch', { min: 1 }), 1)
+    .option('--steps <n>', 'steps to time', integerFlag('steps', { min: 2 }), 5)
     .option('--json', 'print one JSON object on stdout')
     .action(async (flags: BenchFlags) => {
       const r = await runBench({
-        res: Number(flags.res),
-        fmapBase: Number(flags.fmapBase),
-        factor: Number(flags.factor),
-        batch: Number(flags.batch),
-        steps: Number(flags.steps),
+        res: flags.res,
+        fmapBase: flags.fmapBase,
+        factor: flags.factor,
+        batch: flags.batch,
+        steps: flags.steps,
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
       else {

@@ -13,6 +13,7 @@ import { BENCH_METHODS, parseMethods, parseSeeds, runBenchmark } from '../benchm
 import { distributionPlots } from '../benchmark/distribution-plots.js';
 import { summarizeBenchmark } from '../benchmark/summary.js';
 import { addPulseOptions, type PulseFlagValues, pulseOptionsFromFlags } from './options.js';
+import { integerFlag } from './flags.js';
 
 interface BenchmarkFlags extends PulseFlagValues {
   methods: string;
@@ -34,13 +35,7 @@ interface BenchmarkFlags extends PulseFlagValues {
   quiet?: boolean;
 }
 
-function int(name: string, min: number) {
-  return (v: string) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new Error(`--${name} "${v}" is not an integer >= ${min}`);
-    return n;
-  };
-}
+const int = (name: string, min: number) => integerFlag(name, { min });
 
 /** --niqe-params, else $PULSE_NIQE_PARAMS, else BasicSR's file cached in ~/.cache/pulse-ts (downloaded and hash-checked once). */
 export async function resolveNiqeParams(given: string | undefined): Promise<string> {

@@ -15,6 +15,7 @@ import { resolveOptions } from '../pulse/options.js';
 import { imageFromNhwc, montage, resizeImage, writePng } from '../io/image.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { createProgress } from './progress.js';
+import { integerFlag } from './flags.js';
 
 /** A fresh folder: `base`, else `base-2`, `base-3`, ... (a demo never overwrites an earlier one). */
 export function freshDir(base: string): string {
@@ -27,10 +28,10 @@ export function freshDir(base: string): string {
 interface DemoFlags {
   model?: string;
   out?: string;
-  seed: string;
-  factor: string;
-  duplicates: string;
-  steps: string;
+  seed: number;
+  factor: number;
+  duplicates: number;
+  steps: number;
 }
 
 export function registerDemo(program: Command): void {
@@ -39,19 +40,18 @@ export function registerDemo(program: Command): void {
     .description('PULSE end to end on the built-in model: a generated face, downscaled 8x, upsampled into 4 solutions')
     .option('--model <path>', 'model directory (default: the built-in model)')
     .option('--out <dir>', 'output folder (default: runs/demo, or runs/demo-N if that exists)')
-    .option('--seed <n>', 'seed of the face and of the solutions', '1')
-    .option('--factor <k>', 'downscaling factor', '8')
-    .option('--duplicates <n>', 'solutions', '4')
-    .option('--steps <n>', 'PULSE steps', '100')
+    .option('--seed <n>', 'seed of the face and of the solutions', integerFlag('seed', { min: 0 }), 1)
+    .option('--factor <k>', 'downscaling factor', integerFlag('factor', { min: 2 }), 8)
+    .option('--duplicates <n>', 'solutions', integerFlag('duplicates', { min: 1 }), 4)
+    .option('--steps <n>', 'PULSE steps', integerFlag('steps', { min: 1 }), 100)
     .action(async (flags: DemoFlags) => {
       const start = performance.now();
       const backend = await initBackend();
       process.stderr.write(`backend: ${backend.description}\n`);
       const model = await loadModel(flags.model ?? defaultModelPath());
       const R = model.synthesis.config.resolution;
-      const factor = Number(flags.factor);
-      const seed = Number(flags.seed);
-      const options = resolveOptions({ seed, duplicates: Number(flags.duplicates), steps: Number(flags.steps) });
+      const { factor, seed } = flags;
+      const options = resolveOptions({ seed, duplicates: flags.duplicates, steps: flags.steps });
       process.stderr.write(`model: ${model.source} (${R} px); a generated face (seed ${seed}) downscaled ${factor}x to ${R / factor} px\n`);
       const { original, lowRes, target } = await generatedTarget(model, seed, factor);
       const bar = createProgress('PULSE', options.steps, '{bar} step {value}/{total} | best L2 {l2} (eps {eps})');

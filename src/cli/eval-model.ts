@@ -15,6 +15,7 @@ import { appendHistory, historyEntry } from '../eval/history.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { portablePath } from '../util/repo-root.js';
 import { createProgress, formatSeconds, type Progress } from './progress.js';
+import { integerFlag } from './flags.js';
 
 /** The shared LFW copy next to the project (../shared/datasets/lfw). */
 export function defaultLfwDir(): string {
@@ -41,13 +42,7 @@ export interface EvalModelFlags {
   quiet?: boolean;
 }
 
-function count(name: string, min = 0) {
-  return (v: string) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new Error(`--${name} "${v}" must be an integer >= ${min}`);
-    return n;
-  };
-}
+const count = (name: string, min = 0) => integerFlag(name, { min });
 
 /** One line per measurement, for stderr. */
 export function summarize(e: ModelEvaluation): string[] {

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { loadExperimentConfig } from '../experiments/config.js';
 import { parseShard } from '../experiments/grid.js';
 import { runExperiment, summarizeExperiment } from '../experiments/runner.js';
+import { integerFlag } from './flags.js';
 
 interface ExperimentFlags {
   shard?: string;
@@ -18,13 +19,7 @@ interface ExperimentFlags {
   quiet?: boolean;
 }
 
-function nonNegativeInt(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`--${name} "${v}" is not an integer >= 0`);
-    return n;
-  };
-}
+const nonNegativeInt = (name: string) => integerFlag(name, { min: 0 });
 
 export function registerExperiment(program: Command): void {
   const cmd = program

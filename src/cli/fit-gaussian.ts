@@ -12,13 +12,14 @@ import { DEFAULT_FIT_OPTIONS, fitGaussian } from '../pulse/gaussian-fit.js';
 import { loadTorchCheckpoint, saveTorchCheckpoint } from '../io/torch-checkpoint.js';
 import { createProgress } from './progress.js';
 import { existsSync } from 'node:fs';
+import { integerFlag } from './flags.js';
 
 export interface FitFlags {
   model: string;
   out: string;
-  samples: string;
-  batchSize: string;
-  seed: string;
+  samples: number;
+  batchSize: number;
+  seed: number;
   force?: boolean;
 }
 
@@ -28,9 +29,9 @@ export function registerFitGaussian(program: Command): void {
     .description("fit the Gaussian of LeakyReLU(5)(mapping(z)) that PULSE's latent search uses")
     .requiredOption('--model <path>', 'mapping.pt, a folder with mapping.pt, or a model directory with a mapping network')
     .requiredOption('--out <file>', 'output .pt ({mean, std}, legacy torch format like the published gaussian_fit.pt)')
-    .option('--samples <n>', 'number of z samples', String(DEFAULT_FIT_OPTIONS.samples))
-    .option('--batch-size <n>', 'samples per batch', String(DEFAULT_FIT_OPTIONS.batchSize))
-    .option('--seed <n>', 'seed of the z draws', String(DEFAULT_FIT_OPTIONS.seed))
+    .option('--samples <n>', 'number of z samples', integerFlag('samples', { min: 2 }), DEFAULT_FIT_OPTIONS.samples)
+    .option('--batch-size <n>', 'samples per batch', integerFlag('batch-size', { min: 1 }), DEFAULT_FIT_OPTIONS.batchSize)
+    .option('--seed <n>', 'seed of the z draws', integerFlag('seed', { min: 0 }), DEFAULT_FIT_OPTIONS.seed)
     .option('--force', 'overwrite --out')
     .action(async (flags: FitFlags) => {
       const out = resolve(flags.out);
@@ -42,12 +43,12 @@ export function registerFitGaussian(program: Command): void {
       const mappingSd = files ? files.mapping : await loadTorchCheckpoint(path);
       if (!mappingSd) throw new Error(`${path} has no mapping network (mapping.pt or mapping.* tensors)`);
       const mapping = Mapping.fromStateDict(mappingSd, files?.mappingSource ?? path, files?.mappingConfig ?? DEFAULT_MAPPING_CONFIG);
-      const samples = Number(flags.samples);
+      const { samples } = flags;
       const bar = createProgress('fit-gaussian', samples, '{bar} {value}/{total} samples | left {eta_formatted}');
       const fit = await fitGaussian(mapping, {
         samples,
-        batchSize: Number(flags.batchSize),
-        seed: Number(flags.seed),
+        batchSize: flags.batchSize,
+        seed: flags.seed,
         onProgress: (done) => bar.update(done),
       });
       bar.stop();

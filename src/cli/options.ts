@@ -8,21 +8,10 @@ import { OPTIMIZER_NAMES, type OptimizerName } from '../pulse/optimizers.js';
 import { SCHEDULE_NAMES, type ScheduleName } from '../pulse/schedules.js';
 import { randomSeed } from '../util/random.js';
 import type { NoiseType } from '../pulse/options.js';
+import { integerFlag, numberFlag } from './flags.js';
 
-function num(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`--${name} "${v}" is not a number`);
-    return n;
-  };
-}
-function int(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new Error(`--${name} "${v}" is not an integer`);
-    return n;
-  };
-}
+const num = (name: string) => numberFlag(name);
+const int = (name: string) => integerFlag(name);
 
 export function addPulseOptions(cmd: Command): Command {
   const d = DEFAULT_PULSE_OPTIONS;

@@ -17,6 +17,7 @@ import { runTraining, stopOnSignals } from '../train/training-run.js';
 import { portablePath } from '../util/repo-root.js';
 import { exportModel } from '../train/export.js';
 import { createProgress, formatSeconds } from './progress.js';
+import { integerFlag, numberFlag } from './flags.js';
 
 export function parseCrop(text: string): DatasetCrop {
   if (text === 'lfw') return LFW_CROP;
@@ -33,22 +34,51 @@ interface TrainFlags {
   crop: string;
   out: string;
   resume?: boolean;
-  res: string;
-  fmapBase: string;
-  fmapMax: string;
-  batch: string;
-  totalImages: string;
-  seed: string;
+  res: number;
+  fmapBase: number;
+  fmapMax: number;
+  batch: number;
+  totalImages?: number;
+  seed: number;
   augment: string;
-  r1Gamma?: string;
-  lr?: string;
-  maxMinutes?: string;
-  checkpointEvery: string;
-  sampleEvery: string;
+  r1Gamma?: number;
+  lr?: number;
+  maxMinutes?: number;
+  checkpointEvery: number;
+  sampleEvery: number;
   quiet?: boolean;
 }
 
-async function train(flags: TrainFlags): Promise<void> {
+/** The run's settings from the flags; a resumed run keeps its checkpoint's. */
+function configFromFlags(flags: TrainFlags): TrainConfig {
+  return resolveTrainConfig({
+    resolution: flags.res,
+    fmapBase: flags.fmapBase,
+    fmapMax: flags.fmapMax,
+    batchSize: flags.batch,
+    totalImages: flags.totalImages ?? DEFAULT_TRAIN_CONFIG.totalImages,
+    seed: flags.seed,
+    augment: flags.augment,
+    ...(flags.r1Gamma !== undefined ? { r1Gamma: flags.r1Gamma } : {}),
+    ...(flags.lr !== undefined ? { lrG: flags.lr, lrD: flags.lr } : {}),
+    checkpointEvery: flags.checkpointEvery,
+    sampleEvery: flags.sampleEvery,
+  });
+}
+
+/** Flags given on the command line that a resumed run cannot honour (its checkpoint fixes them). */
+function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): string[] {
+  const asked = configFromFlags(flags);
+  const names: [keyof TrainFlags, keyof TrainConfig][] = [
+    ['res', 'resolution'], ['fmapBase', 'fmapBase'], ['fmapMax', 'fmapMax'], ['batch', 'batchSize'], ['seed', 'seed'],
+    ['augment', 'augment'], ['r1Gamma', 'r1Gamma'], ['lr', 'lrG'], ['checkpointEvery', 'checkpointEvery'], ['sampleEvery', 'sampleEvery'],
+  ];
+  return names
+    .filter(([flag, key]) => cmd.getOptionValueSource(flag) === 'cli' && asked[key] !== saved[key])
+    .map(([flag, key]) => `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${String(asked[key])} (the run has ${String(saved[key])})`);
+}
+
+async function train(flags: TrainFlags, cmd: Command): Promise<void> {
   const backend = await initBackend();
   process.stderr.write(`backend: ${backend.description}\n`);
   const runDir = resolve(flags.out);
@@ -60,24 +90,12 @@ async function train(flags: TrainFlags): Promise<void> {
     const loaded = await loadCheckpoint(runDir);
     trainer = loaded.trainer;
     samplerState = loaded.meta.sampler as BatchSamplerState;
-    if (flags.totalImages) (trainer.config as { totalImages: number }).totalImages = Number(flags.totalImages);
+    for (const ignored of ignoredOnResume(cmd, flags, trainer.config)) process.stderr.write(`notice: resuming, so ${ignored} is ignored\n`);
+    if (flags.totalImages !== undefined) (trainer.config as { totalImages: number }).totalImages = flags.totalImages;
     process.stderr.write(`resumed ${runDir} at step ${trainer.state.step} (${trainer.state.images} images)\n`);
   } else {
     if (flags.resume) process.stderr.write(`notice: ${runDir} has no checkpoint yet; starting a new run\n`);
-    const cfg: Partial<TrainConfig> = {
-      resolution: Number(flags.res),
-      fmapBase: Number(flags.fmapBase),
-      fmapMax: Number(flags.fmapMax),
-      batchSize: Number(flags.batch),
-      totalImages: Number(flags.totalImages ?? DEFAULT_TRAIN_CONFIG.totalImages),
-      seed: Number(flags.seed),
-      augment: flags.augment,
-      ...(flags.r1Gamma !== undefined ? { r1Gamma: Number(flags.r1Gamma) } : {}),
-      ...(flags.lr !== undefined ? { lrG: Number(flags.lr), lrD: Number(flags.lr) } : {}),
-      checkpointEvery: Number(flags.checkpointEvery),
-      sampleEvery: Number(flags.sampleEvery),
-    };
-    trainer = Trainer.create(resolveTrainConfig(cfg));
+    trainer = Trainer.create(configFromFlags(flags));
   }
   const c = trainer.config;
 
@@ -106,7 +124,7 @@ async function train(flags: TrainFlags): Promise<void> {
       trainer,
       source,
       save: () => saveCheckpoint(runDir, trainer, sampler.state(), dataInfo, backend.name),
-      deadline: flags.maxMinutes ? Date.now() + Number(flags.maxMinutes) * 60_000 : undefined,
+      deadline: flags.maxMinutes !== undefined ? Date.now() + flags.maxMinutes * 60_000 : undefined,
       stopRequested: signals.requested,
       onStep: (s, ips) =>
         bar.update(s.images, { lossD: s.lossD.toFixed(3), lossG: s.lossG.toFixed(3), ips: ips.toFixed(1), left: formatSeconds((c.totalImages - s.images) / ips) }),
@@ -129,18 +147,18 @@ export function registerTrain(program: Command): void {
     .option('--crop <crop>', 'lfw (the documented LFW crop), ffhq (each photo\'s central face aligned as FFHQ is; docs/align.md), center, or LEFT,TOP,SIZE', 'lfw')
     .requiredOption('--out <dir>', 'run folder: checkpoint/, samples/, log.jsonl')
     .option('--resume', 'continue the run in --out from its checkpoint')
-    .option('--res <px>', 'generator resolution', String(d.resolution))
-    .option('--fmap-base <n>', 'width rule base (G and D)', String(d.fmapBase))
-    .option('--fmap-max <n>', 'maximum width', String(d.fmapMax))
-    .option('--batch <n>', 'images per step', String(d.batchSize))
-    .option('--total-images <n>', 'stop after this many real images (default 2,000,000)')
-    .option('--seed <n>', 'seed of every random draw', String(d.seed))
+    .option('--res <px>', 'generator resolution', integerFlag('res', { min: 8 }), d.resolution)
+    .option('--fmap-base <n>', 'width rule base (G and D)', integerFlag('fmap-base', { min: 1 }), d.fmapBase)
+    .option('--fmap-max <n>', 'maximum width', integerFlag('fmap-max', { min: 1 }), d.fmapMax)
+    .option('--batch <n>', 'images per step', integerFlag('batch', { min: 1 }), d.batchSize)
+    .option('--total-images <n>', 'stop after this many real images (default 2,000,000; a resumed run takes a new budget)', integerFlag('total-images', { min: 1 }))
+    .option('--seed <n>', 'seed of every random draw', integerFlag('seed', { min: 0 }), d.seed)
     .option('--augment <policy>', 'differentiable augmentation of what D sees: none, or any of color,translation,cutout (DiffAugment)', d.augment)
-    .option('--r1-gamma <g>', 'R1 weight (default 0.0002 * res^2 / batch, StyleGAN2-ADA)')
-    .option('--lr <lr>', `Adam learning rate of G and D (default ${d.lrG})`)
-    .option('--max-minutes <m>', 'stop (with a checkpoint) after this long')
-    .option('--checkpoint-every <steps>', 'steps between checkpoints', String(d.checkpointEvery))
-    .option('--sample-every <steps>', 'steps between sample grids', String(d.sampleEvery))
+    .option('--r1-gamma <g>', 'R1 weight (default 0.0002 * res^2 / batch, StyleGAN2-ADA)', numberFlag('r1-gamma', { min: 0 }))
+    .option('--lr <lr>', `Adam learning rate of G and D (default ${d.lrG})`, numberFlag('lr', { above: 0 }))
+    .option('--max-minutes <m>', 'stop (with a checkpoint) after this long', numberFlag('max-minutes', { above: 0 }))
+    .option('--checkpoint-every <steps>', 'steps between checkpoints', integerFlag('checkpoint-every', { min: 1 }), d.checkpointEvery)
+    .option('--sample-every <steps>', 'steps between sample grids', integerFlag('sample-every', { min: 1 }), d.sampleEvery)
     .option('--quiet', 'no progress bar')
     .action(train);
 
@@ -149,12 +167,12 @@ export function registerTrain(program: Command): void {
     .description("write a training run's EMA generator and its Gaussian fit as a model directory")
     .requiredOption('--run <dir>', 'run folder of pulse train')
     .requiredOption('--out <dir>', 'model directory to write')
-    .option('--fit-samples <n>', 'samples of the Gaussian fit', '1000000')
+    .option('--fit-samples <n>', 'samples of the Gaussian fit', integerFlag('fit-samples', { min: 2 }), 1_000_000)
     .option('--force', 'overwrite an existing model directory')
-    .action(async (flags: { run: string; out: string; fitSamples: string; force?: boolean }) => {
+    .action(async (flags: { run: string; out: string; fitSamples: number; force?: boolean }) => {
       const backend = await initBackend();
       const { trainer, meta } = await loadCheckpoint(resolve(flags.run));
-      const samples = Number(flags.fitSamples);
+      const samples = flags.fitSamples;
       const bar = createProgress('gaussian fit', samples, '{bar} {value}/{total}');
       const out = resolve(flags.out);
       if (existsSync(join(out, 'model.json')) && !flags.force) throw new Error(`${out} already holds a model; pass --force to overwrite`);
