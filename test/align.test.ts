@@ -301,4 +301,20 @@ describe('aligning photos', () => {
     expect(again.code).toBe(1);
     expect(again.err).toContain('already exists');
   });
+
+  it('upsample --align aligns a large photo first and leaves a tiny input as it is', async () => {
+    const big = join(dir, 'big.png');
+    await writePng(big, padWithBorder(faces[0], 2 * FACE_SIDE, 0.5));
+    const tiny = join(dir, 'tiny8.png');
+    await writePng(tiny, { width: 8, height: 8, data: new Float32Array(8 * 8 * 3).fill(0.4) });
+    const out = join(dir, 'up');
+    const r = await runCli(['upsample', big, tiny, '--out', out, '--align', '--steps', '2', '--seed', '1', '--quiet']);
+    expect(r.code).toBe(0);
+    expect((await sharp(join(out, 'big_face1.png')).metadata()).width).toBe(64);
+    expect((await sharp(join(out, 'big_face1_lr.png')).metadata()).width).toBe(8); // 64 / --align-factor 8
+    const report = JSON.parse(readFileSync(join(out, 'big_face1.json'), 'utf8'));
+    expect(report.alignment.landmarks).toHaveLength(68);
+    expect(existsSync(join(out, 'tiny8.png'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'tiny8.json'), 'utf8')).alignment).toBeUndefined();
+  });
 });

@@ -103,3 +103,24 @@ export async function alignCentralFace(photo: RgbImage, options: AlignOptions, n
   const aligned = await alignWithLandmarks(photo, face.landmarks, options);
   return { ...aligned, size: options.size, score: face.score, box: face.box, landmarks: face.landmarks, border: face.border };
 }
+
+const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+const pt = (p: { x: number; y: number }): [number, number] => [round3(p.x), round3(p.y)];
+
+/** The per-input JSON record of one aligned face. */
+export function faceRecord(face: AlignedFace, image: string): Record<string, unknown> {
+  return {
+    image,
+    score: round3(face.score),
+    detectionBorder: face.border,
+    box: { x: round3(face.box.x), y: round3(face.box.y), width: round3(face.box.width), height: round3(face.box.height) },
+    eyeLeft: pt(face.features.eyeLeft),
+    eyeRight: pt(face.features.eyeRight),
+    mouthLeft: pt(face.features.mouthLeft),
+    mouthRight: pt(face.features.mouthRight),
+    quad: face.quad.corners.map(pt),
+    quadSize: round3(face.quad.size),
+    steps: face.steps,
+    landmarks: face.landmarks.map(pt),
+  };
+}

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { explainBackendError, initBackend } from '../backend/select.js';
-import { alignFaces, type AlignedFace } from '../align/align-face.js';
+import { alignFaces, faceRecord } from '../align/align-face.js';
 import { ALIGN_DETECTION } from '../align/detect.js';
 import { readImage, writePngBytes } from '../io/image.js';
 import { loadModel } from '../model/model.js';
@@ -34,27 +34,6 @@ export interface AlignOutcome {
 /** NAME_faceK.png for face K (1-based) of input stem NAME. */
 export function alignedFaceName(stem: string, k: number): string {
   return `${stem}_face${k}.png`;
-}
-
-const round3 = (v: number): number => Math.round(v * 1000) / 1000;
-const pt = (p: { x: number; y: number }): [number, number] => [round3(p.x), round3(p.y)];
-
-/** The per-input JSON record of one aligned face. */
-export function faceRecord(face: AlignedFace, image: string): Record<string, unknown> {
-  return {
-    image,
-    score: round3(face.score),
-    detectionBorder: face.border,
-    box: { x: round3(face.box.x), y: round3(face.box.y), width: round3(face.box.width), height: round3(face.box.height) },
-    eyeLeft: pt(face.features.eyeLeft),
-    eyeRight: pt(face.features.eyeRight),
-    mouthLeft: pt(face.features.mouthLeft),
-    mouthRight: pt(face.features.mouthRight),
-    quad: face.quad.corners.map(pt),
-    quadSize: round3(face.quad.size),
-    steps: face.steps,
-    landmarks: face.landmarks.map(pt),
-  };
 }
 
 async function alignOne(input: string, size: number, outDir: string, force: boolean): Promise<AlignOutcome> {

@@ -16,6 +16,11 @@ import type { PulseOptions } from '../pulse/options.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { addPulseOptions, type PulseFlagValues, pulseOptionsFromFlags } from './options.js';
 import { createProgress, formatSeconds } from './progress.js';
+import { alignFaces, bytesToImage, faceRecord } from '../align/align-face.js';
+import { BicubicDownsampler, checkFactor } from '../pulse/bicubic.js';
+
+/** `--align`: an aligned face at the model's resolution is downscaled 8x (the project's benchmark factor). */
+export const DEFAULT_ALIGN_FACTOR = 8;
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.gif', '.bmp', '.avif'];
 
@@ -85,8 +90,45 @@ export function buildReport(
   };
 }
 
+/**
+ * The low-resolution faces of one input: the image itself, or with `align` and an image larger
+ * than the model's resolution, every face in it aligned as FFHQ is at the model's resolution
+ * (src/align), then downscaled by `alignFactor` with PULSE's own bicubic (as the official
+ * align_face.py does), named NAME_faceK. An input at or below the model's resolution is never
+ * aligned: it is already the low-resolution face.
+ */
+async function lowResolutionFaces(
+  input: string,
+  model: LoadedModel,
+  align: { enabled: boolean; factor: number },
+): Promise<{ stem: string; image: RgbImage; notices: string[]; alignment?: Record<string, unknown> }[]> {
+  const stem = basename(input, extname(input));
+  const { image, notices } = await readImage(input);
+  for (const n of notices) process.stderr.write(`notice: ${n}\n`);
+  const r = model.synthesis.config.resolution;
+  if (!align.enabled || Math.max(image.width, image.height) <= r) return [{ stem, image, notices }];
+  const faces = await alignFaces(image, { size: r }, input);
+  if (faces.length === 0) throw new Error(`${input}: no face found to align`);
+  const down = new BicubicDownsampler(align.factor);
+  try {
+    return await Promise.all(
+      faces.map(async (f, k) => {
+        const hr = tf.tensor4d(bytesToImage(f.bytes, r).data, [1, r, r, 3]);
+        const lr = down.apply(hr);
+        const data = (await lr.data()) as Float32Array;
+        tf.dispose([hr, lr]);
+        const side = r / align.factor;
+        return { stem: `${stem}_face${k + 1}`, image: { width: side, height: side, data }, notices, alignment: faceRecord(f, `${stem}_face${k + 1}`) };
+      }),
+    );
+  } finally {
+    down.dispose();
+  }
+}
+
 async function upsampleOne(
   input: string,
+  face: { stem: string; image: RgbImage; notices: string[]; alignment?: Record<string, unknown> },
   model: LoadedModel,
   options: PulseOptions,
   outDir: string,
@@ -94,15 +136,13 @@ async function upsampleOne(
   backend: BackendInfo,
   quiet: boolean,
 ): Promise<UpsampleOutcome> {
-  const stem = basename(input, extname(input));
+  const { stem, image, notices } = face;
   const names = outputNames(stem, options.duplicates);
   const paths = [...names.hr, ...names.lr, names.report].map((n) => join(outDir, n));
   if (!force) {
     const existing = paths.filter((p) => existsSync(p));
     if (existing.length > 0) throw new Error(`${existing[0]} already exists; pass --force to overwrite, or choose another --out`);
   }
-  const { image, notices } = await readImage(input);
-  for (const n of notices) process.stderr.write(`notice: ${n}\n`);
   if (image.width !== image.height) {
     throw new Error(`${input} is ${image.width}x${image.height}; PULSE needs a square low-resolution face (crop it first)`);
   }
@@ -127,7 +167,8 @@ async function upsampleOne(
     await writePng(join(outDir, names.hr[k]), imageFromNhwc(result.images, k, size), { force });
     await writePng(join(outDir, names.lr[k]), imageFromNhwc(result.downscaled, k, lowSize), { force });
   }
-  writeJsonAtomic(join(outDir, names.report), buildReport(input, names, options, result, backend, model, notices), force);
+  const report = buildReport(input, names, options, result, backend, model, notices);
+  writeJsonAtomic(join(outDir, names.report), face.alignment ? { ...report, alignment: face.alignment } : report, force);
   result.success.forEach((ok, k) => {
     const msg = ok
       ? `${names.hr[k]}: downscales correctly (MSE ${result.minMse[k].toExponential(2)} <= ${options.eps}) in ${result.seconds.toFixed(1)} s`
@@ -143,6 +184,8 @@ export interface UpsampleFlags extends PulseFlagValues {
   out: string;
   force?: boolean;
   quiet?: boolean;
+  align?: boolean;
+  alignFactor?: string;
 }
 
 export async function upsample(inputs: string[], flags: UpsampleFlags): Promise<UpsampleOutcome[]> {
@@ -156,9 +199,14 @@ export async function upsample(inputs: string[], flags: UpsampleFlags): Promise<
   mkdirSync(outDir, { recursive: true });
   const outcomes: UpsampleOutcome[] = [];
   try {
+    const alignFactor = Number(flags.alignFactor ?? DEFAULT_ALIGN_FACTOR);
+    if (flags.align) checkFactor(alignFactor);
     for (const input of expandInputs(inputs)) {
       try {
-        outcomes.push(await upsampleOne(input, model, options, outDir, flags.force ?? false, backend, flags.quiet ?? false));
+        const faces = await lowResolutionFaces(input, model, { enabled: flags.align ?? false, factor: alignFactor });
+        for (const face of faces) {
+          outcomes.push(await upsampleOne(input, face, model, options, outDir, flags.force ?? false, backend, flags.quiet ?? false));
+        }
       } catch (err) {
         const error = explainBackendError(err).message;
         process.stderr.write(`error: ${error}\n`);
@@ -180,7 +228,9 @@ export function registerUpsample(program: Command): void {
     .option('--model <path>', 'model directory (model.json) or synthesis .pt checkpoint (default: the built-in model)')
     .option('--gaussian-fit <file>', 'Gaussian fit .pt for a PyTorch checkpoint without one')
     .option('--force', 'overwrite existing outputs')
-    .option('--quiet', 'no progress bar');
+    .option('--quiet', 'no progress bar')
+    .option('--align', "find and align (FFHQ protocol) every face of an input larger than the model's resolution first; each face becomes NAME_faceK")
+    .option('--align-factor <f>', `with --align: the aligned face is downscaled by this power of 2 before PULSE`, String(DEFAULT_ALIGN_FACTOR));
   addPulseOptions(cmd).action(async (inputs: string[], flags: UpsampleFlags) => {
     const outcomes = await upsample(inputs, flags);
     const failed = outcomes.filter((o) => !o.ok);
