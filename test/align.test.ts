@@ -20,6 +20,10 @@ import { defaultModelPath } from '../src/model/default-model.js';
 import { loadModel } from '../src/model/model.js';
 import { sampleFaces } from '../src/model/sample.js';
 import { useTestBackend } from './helpers/backend.js';
+import { LFW_IMAGES } from './helpers/paths.js';
+import { alignDatasetFace } from '../src/align/dataset-face.js';
+import { prepareDatasetCache } from '../src/data/dataset-cache.js';
+import { LFW_CROP } from '../src/data/crop.js';
 import { runCli } from './helpers/cli.js';
 
 /** 68 landmarks with the given eye centres and mouth corners (the other points are irrelevant to the rule). */
@@ -316,5 +320,28 @@ describe('aligning photos', () => {
     expect(report.alignment.landmarks).toHaveLength(68);
     expect(existsSync(join(out, 'tiny8.png'))).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'tiny8.json'), 'utf8')).alignment).toBeUndefined();
+  });
+});
+
+const HAVE_LFW = existsSync(LFW_IMAGES);
+describe.skipIf(!HAVE_LFW)(`the dataset cache with crop 'ffhq' (needs ${LFW_IMAGES}; skipped when absent)`, () => {
+  it('stores each photo\'s aligned central face, skips a photo without a face with the reason, and keys apart from other crops', async () => {
+    await useTestBackend();
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-align-cache-'));
+    const blank = join(dir, 'blank.png');
+    await writePng(blank, { width: 150, height: 150, data: new Float32Array(150 * 150 * 3).fill(0.3) });
+    const files = [join(LFW_IMAGES, 'Aaron_Eckhart_0001.jpg'), join(LFW_IMAGES, 'AJ_Lamas_0001.jpg'), blank];
+    const warnings: string[] = [];
+    const cache = await prepareDatasetCache(files, { crop: 'ffhq', size: 32, cacheDir: join(dir, 'cache'), warn: (m) => warnings.push(m) });
+    expect(cache.count).toBe(2);
+    expect(cache.header.skipped).toEqual([{ file: blank, reason: `${blank}: no face found` }]);
+    expect(warnings.join('\n')).toContain(`${blank}: no face found`);
+    const per = 32 * 32 * 3;
+    for (let k = 0; k < 2; k++) {
+      const want = await alignDatasetFace(cache.files[k], 32);
+      expect(Buffer.from(cache.pixels.subarray(k * per, (k + 1) * per)).equals(Buffer.from(want.data))).toBe(true);
+    }
+    const boxed = await prepareDatasetCache(files.slice(0, 2), { crop: LFW_CROP, size: 32, cacheDir: join(dir, 'cache') });
+    expect(boxed.header.key).not.toBe(cache.header.key);
   });
 });
