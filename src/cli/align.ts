@@ -16,6 +16,7 @@ import { loadModel } from '../model/model.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { expandInputs } from './upsample.js';
+import { parseInteger } from './flags.js';
 
 export interface AlignFlags {
   out: string;
@@ -76,8 +77,7 @@ export async function align(inputs: string[], flags: AlignFlags): Promise<AlignO
   process.stderr.write(`backend: ${backend.description}\n`);
   let size: number;
   if (flags.size !== undefined) {
-    size = Number(flags.size);
-    if (!Number.isInteger(size) || size < 1) throw new Error(`--size "${flags.size}" is not a positive integer`);
+    size = parseInteger('size', flags.size, { min: 1 });
   } else {
     const model = await loadModel(flags.model ?? defaultModelPath());
     size = model.synthesis.config.resolution;

@@ -14,6 +14,7 @@ import { defaultModelPath } from '../model/default-model.js';
 import { estimateWAvg, sampleFaces, W_AVG_SAMPLES, W_AVG_SEED } from '../model/sample.js';
 import { imageGrid } from '../train/samples.js';
 import { writeJsonAtomic } from '../util/files.js';
+import { parseInteger, parseNumber } from './flags.js';
 
 export interface SampleFlags {
   model?: string;
@@ -32,12 +33,9 @@ export function sampleName(k: number): string {
 const BATCH = 16;
 
 export async function sample(flags: SampleFlags): Promise<string[]> {
-  const n = Number(flags.n);
-  const seed = Number(flags.seed);
-  const psi = flags.truncation === undefined ? 1 : Number(flags.truncation);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--n "${flags.n}" is not a positive integer`);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed "${flags.seed}" is not an integer >= 0`);
-  if (!Number.isFinite(psi)) throw new Error(`--truncation "${flags.truncation}" is not a number (1 = none, 0.7 is common)`);
+  const n = parseInteger('n', flags.n, { min: 1 });
+  const seed = parseInteger('seed', flags.seed, { min: 0 });
+  const psi = flags.truncation === undefined ? 1 : parseNumber('truncation', flags.truncation);
   const outDir = resolve(flags.out);
   const names = [...Array.from({ length: n }, (_, k) => sampleName(k)), 'grid.png', 'samples.json'];
   if (!flags.force) {

@@ -16,6 +16,7 @@ import type { PulseOptions } from '../pulse/options.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { addPulseOptions, type PulseFlagValues, pulseOptionsFromFlags } from './options.js';
 import { createProgress, formatSeconds } from './progress.js';
+import { parseInteger } from './flags.js';
 import { alignFaces, bytesToImage, faceRecord } from '../align/align-face.js';
 import { BicubicDownsampler, checkFactor } from '../pulse/bicubic.js';
 
@@ -199,7 +200,7 @@ export async function upsample(inputs: string[], flags: UpsampleFlags): Promise<
   mkdirSync(outDir, { recursive: true });
   const outcomes: UpsampleOutcome[] = [];
   try {
-    const alignFactor = Number(flags.alignFactor ?? DEFAULT_ALIGN_FACTOR);
+    const alignFactor = parseInteger('align-factor', flags.alignFactor ?? String(DEFAULT_ALIGN_FACTOR), { min: 1 });
     if (flags.align) checkFactor(alignFactor);
     for (const input of expandInputs(inputs)) {
       try {
