@@ -171,7 +171,7 @@ export type ShowPlotOptions = PlotSvgOptions & PlotPngOptions;
 
 /**
  * A plot's static images as bundle parts: the SVG and its PNG (`image/png`, drawn at
- * `options.scale`, with the SVG's size as display metadata so that it shows at that size).
+ * `options.scale`, with the SVG's size as display metadata).
  * `showPlot` and scripts/notebook-add-png.ts (which upgrades stored outputs) both use it.
  */
 export async function staticPlotImages(svg: string, options: PlotPngOptions = {}): Promise<DisplayMessage> {

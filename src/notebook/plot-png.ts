@@ -8,15 +8,16 @@
  *
  * sharp draws the SVG with librsvg: the same picture, with text set in the machine's fonts
  * through fontconfig (plotly asks for "Open Sans", verdana, arial, then sans-serif). It draws
- * at `scale` times the SVG's size (default 2, sharp on high-density screens) and the output
- * says the SVG's size, which front ends use as the display size. A palette PNG (libimagequant,
- * at most 256 colours) is about a third of a full-colour one, and a plot has few colours
- * besides the anti-aliasing of its lines and text.
+ * at `scale` times the SVG's size, default 1: plotly's own JupyterLab renderer, which shows a
+ * bundle's PNG until the mouse comes over the plot, shows it at its pixel size and ignores the
+ * display size in the output's metadata, so a 2x PNG would appear twice as large there. A
+ * palette PNG (libimagequant, at most 256 colours) is about a third of a full-colour one, and a
+ * plot has few colours besides the anti-aliasing of its lines and text.
  */
 import sharp from 'sharp';
 
 export interface PlotPngOptions {
-  /** Pixels per SVG pixel (default 2; from 0.25 to 8). */
+  /** Pixels per SVG pixel (default 1; from 0.25 to 8). */
   readonly scale?: number;
 }
 
@@ -27,7 +28,7 @@ export interface PlotPng {
   readonly height: number;
 }
 
-export const DEFAULT_PLOT_PNG_SCALE = 2;
+export const DEFAULT_PLOT_PNG_SCALE = 1;
 
 /** SVG user units per inch in librsvg (sharp's `density` is in dots per inch). */
 const SVG_DPI = 72;

@@ -55,24 +55,32 @@ export function figureOutputs(nb: StoredNotebook): StoredOutput[] {
   return storedOutputs(nb).filter((o) => o.data !== undefined && FIGURE_MIMES.some((m) => m in o.data!));
 }
 
-/** Plot outputs (plotly JSON) with a static SVG and no PNG: what `addPlotPngs` upgrades. */
-export function plotsWithoutPng(nb: StoredNotebook): StoredOutput[] {
-  return storedOutputs(nb).filter((o) => o.data && PLOTLY_MIME in o.data && 'image/svg+xml' in o.data && !('image/png' in o.data));
+/** Plot outputs (plotly JSON) with a static SVG and no PNG (`redraw`: with or without). */
+export function plotsWithoutPng(nb: StoredNotebook, redraw = false): StoredOutput[] {
+  return storedOutputs(nb).filter((o) => o.data && PLOTLY_MIME in o.data && 'image/svg+xml' in o.data && (redraw || !('image/png' in o.data)));
+}
+
+export interface AddPlotPngOptions extends PlotPngOptions {
+  /** Draw the PNG again where there is one already (after a change in how it is drawn). */
+  readonly redraw?: boolean;
 }
 
 /**
  * Adds the PNG of its stored SVG to every plot output that lacks one, drawn by the function
- * `showPlot` uses (`staticPlotImages`); the rest of the notebook is left as it is. Returns the
- * number of outputs changed (0 on a second run).
+ * `showPlot` uses (`staticPlotImages`), or to every plot output with `redraw`; the rest of the
+ * notebook is left as it is. Returns the number of outputs changed (0 on a second run).
  */
-export async function addPlotPngs(nb: StoredNotebook, options: PlotPngOptions = {}): Promise<number> {
-  const todo = plotsWithoutPng(nb);
+export async function addPlotPngs(nb: StoredNotebook, options: AddPlotPngOptions = {}): Promise<number> {
+  const todo = plotsWithoutPng(nb, options.redraw);
+  let changed = 0;
   for (const output of todo) {
     const images = await staticPlotImages(joinStored(output.data!['image/svg+xml']), options);
+    if (output.data!['image/png'] === images.data['image/png']) continue;
     output.data!['image/png'] = images.data['image/png'];
     output.metadata = { ...(output.metadata ?? {}), ...images.metadata };
+    changed++;
   }
-  return todo.length;
+  return changed;
 }
 
 /**
