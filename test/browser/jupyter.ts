@@ -11,7 +11,7 @@
  * temporary JUPYTER_PATH, as scripts/run-notebooks.sh does).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,21 @@ function freshJupyterEnv(root: string, repo: string): Record<string, string> {
   };
 }
 
+/** Ids of this user's processes whose command line contains `text` (Linux /proc; none elsewhere). */
+function processesMentioning(text: string): number[] {
+  if (!existsSync('/proc')) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return pids;
+}
+
 async function answers(url: string): Promise<boolean> {
   try {
     const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
@@ -173,6 +188,15 @@ export async function startJupyter(options: StartOptions): Promise<JupyterServer
       }, 10_000);
       await exited;
       clearTimeout(timer);
+    }
+    // JupyterLab's server starts each kernel in a session of its own, out of the group above;
+    // a kernel it did not shut down in time is found by its connection file in our folder.
+    for (const pid of processesMentioning(join(root, 'runtime'))) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
     rmSync(root, { recursive: true, force: true });
   };
