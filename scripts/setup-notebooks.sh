@@ -9,24 +9,37 @@
 #   3. The `tslab` kernel spec (and tslab's `jslab`), registered for that Python with this
 #      checkout's tslab as its command, unless a working one is registered already.
 #
+#   4. With --lab: JupyterLab and plotly (whose wheel carries plotly's JupyterLab extension:
+#      interactive plots) in a virtual environment of their own, .cache/jupyterlab-venv
+#      (PULSE_JUPYTERLAB_VENV to put it elsewhere), made with `python3 -m venv` and filled by
+#      pip from wherever pip is configured to install (PIP_INDEX_URL and pip.conf as usual). The
+#      system's Python is left alone; deleting the folder removes it all. JupyterLab finds the
+#      tslab kernel registered in step 3.
+#
 # Idempotent: what is already there is left alone, so a second run takes about a second.
 #
 #   bash scripts/setup-notebooks.sh          # headless execution (CI, scripts/run-notebooks.sh)
 #   bash scripts/setup-notebooks.sh --ui     # also the browser UI (Debian's jupyter-notebook)
+#   bash scripts/setup-notebooks.sh --lab    # also JupyterLab with plotly (npm run lab)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tslab="$repo/node_modules/.bin/tslab"
 want_ui=0
+want_lab=0
+# The versions the notebooks and the browser test were checked with.
+lab_packages="jupyterlab==4.6.4 plotly==7.1.0"
+lab_venv="${PULSE_JUPYTERLAB_VENV:-$repo/.cache/jupyterlab-venv}"
 for arg in "$@"; do
   case "$arg" in
     --ui) want_ui=1 ;;
+    --lab) want_lab=1 ;;
     -h | --help)
-      sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
-      echo "setup-notebooks: unknown argument '$arg' (use --ui or --help)" >&2
+      echo "setup-notebooks: unknown argument '$arg' (use --ui, --lab or --help)" >&2
       exit 2
       ;;
   esac
@@ -115,7 +128,40 @@ else
   say "kernel: tslab registered ($tslab, for $python)"
 fi
 
+if [ "$want_lab" = 1 ]; then
+  if [ -x "$lab_venv/bin/python" ] && "$lab_venv/bin/python" -c 'import jupyterlab, plotly' >/dev/null 2>&1; then
+    say "JupyterLab: already in $lab_venv"
+  else
+    # Any Python 3 with venv will do; the one with Jupyter first.
+    venv_python=""
+    for candidate in "$python" python3 /usr/bin/python3; do
+      if "$candidate" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        venv_python="$candidate"
+        break
+      fi
+    done
+    if [ -z "$venv_python" ]; then
+      say "no Python with venv and ensurepip for JupyterLab's environment; on Debian: apt-get install python3-venv" >&2
+      exit 1
+    fi
+    say "JupyterLab: making $lab_venv ($venv_python -m venv) and installing $lab_packages"
+    "$venv_python" -m venv "$lab_venv"
+    "$lab_venv/bin/python" -m pip install --quiet --disable-pip-version-check $lab_packages
+  fi
+  # Node.js would take the JavaScript in the environment (JupyterLab's build tools) for ES
+  # modules when it sits inside this repository, whose package.json says "type": "module".
+  [ -f "$lab_venv/package.json" ] || echo '{}' >"$lab_venv/package.json"
+  lab_kernels=$("$lab_venv/bin/python" -m jupyter kernelspec list 2>/dev/null || true)
+  if ! grep -q '^ *tslab ' <<<"$lab_kernels"; then
+    "$tslab" install --python="$lab_venv/bin/python" --binary="$tslab" >/dev/null
+    say "kernel: tslab registered for JupyterLab's Python too"
+  fi
+fi
+
 say "ready. Headless run of every notebook: bash scripts/run-notebooks.sh (PULSE_NOTEBOOK_QUICK=1 for a short one)"
 if [ "$want_ui" = 1 ]; then
-  say "browser UI: $python -m notebook --notebook-dir=$repo/notebooks"
+  say "browser UI: $python -m notebook --notebook-dir=$repo/notebooks   (npm run notebooks)"
+fi
+if [ "$want_lab" = 1 ]; then
+  say "JupyterLab: $lab_venv/bin/jupyter lab --notebook-dir=$repo/notebooks   (npm run lab)"
 fi

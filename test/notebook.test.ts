@@ -1,9 +1,10 @@
 /**
  * The notebook helpers without Jupyter: static plot rendering (plotly under jsdom), the MIME
- * bundles the display helpers build and send, the quick/full scale, and the committed
- * notebooks' shape (tslab kernel, no outputs).
+ * bundles the display helpers build and send (plots with a PNG drawn from their SVG), the
+ * quick/full scale, and the committed notebooks' shape (tslab kernel, the outputs of a clean
+ * full run, a PNG for every plot, one module cache).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,6 +24,16 @@ import {
   showTable,
   tableBundle,
 } from '../src/notebook/display.js';
+import { svgToPng } from '../src/notebook/plot-png.js';
+import {
+  type StoredNotebook,
+  addPlotPngs,
+  figureOutputs,
+  notebookText,
+  plotsWithoutPng,
+  pythonJsonNumber,
+  readNotebook,
+} from '../src/notebook/stored-outputs.js';
 import { type PlotlyFigure, STATIC_TRACE_TYPES, describeFigure, renderPlotSvg, unsupportedTraceTypes } from '../src/notebook/plot-svg.js';
 import { FULL_SCALE, QUICK_SCALE, isQuickMode, notebookModelPath, notebookScale } from '../src/notebook/quick.js';
 import type { RgbImage } from '../src/io/image.js';
@@ -102,6 +113,47 @@ describe('plot-svg', () => {
   });
 });
 
+describe('plot-png', () => {
+  const twoHalves =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">' +
+    '<rect x="0" y="0" width="20" height="20" fill="#ff0000"/><rect x="20" y="0" width="20" height="20" fill="#0000ff"/></svg>';
+
+  async function pixels(png: Buffer) {
+    const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number) => [...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3)];
+    return { info, at, data };
+  }
+
+  it('draws an SVG at its size by default, or scaled, and reports the SVG size for display', async () => {
+    const r = await svgToPng(twoHalves, { scale: 2 });
+    expect([r.width, r.height]).toEqual([40, 20]);
+    const { info, at } = await pixels(r.png);
+    expect([info.width, info.height]).toEqual([80, 40]);
+    expect(at(10, 10)).toEqual([255, 0, 0]);
+    expect(at(39, 39)).toEqual([255, 0, 0]);
+    expect(at(40, 0)).toEqual([0, 0, 255]);
+    expect(at(79, 39)).toEqual([0, 0, 255]);
+    const one = await pixels((await svgToPng(twoHalves)).png);
+    expect([one.info.width, one.info.height]).toEqual([40, 20]);
+    expect(one.at(19, 19)).toEqual([255, 0, 0]);
+    expect(one.at(20, 0)).toEqual([0, 0, 255]);
+  });
+
+  it('draws text with the fonts the machine has', async () => {
+    const blank = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><rect width="200" height="40" fill="#fff"/>';
+    const text = `${blank}<text x="10" y="28" style="font-family: 'Open Sans', verdana, arial, sans-serif; font-size: 20px; fill: #000">L2 eps</text></svg>`;
+    const dark = (d: Buffer) => d.filter((v, i) => i % 3 === 0 && v < 128).length;
+    expect(dark((await pixels((await svgToPng(`${blank}</svg>`)).png)).data)).toBe(0);
+    // "L2 eps" at 20 px: about a hundred dark pixels.
+    expect(dark((await pixels((await svgToPng(text)).png)).data)).toBeGreaterThan(60);
+  });
+
+  it('names what is wrong with its input', async () => {
+    await expect(svgToPng('<html></html>')).rejects.toThrow(/expected an SVG document.*"<html>/);
+    await expect(svgToPng(twoHalves, { scale: 0 })).rejects.toThrow(/scale 0 is out of range/);
+  });
+});
+
 describe('display bundles', () => {
   const sent: DisplayMessage[] = [];
   afterEach(() => {
@@ -109,15 +161,30 @@ describe('display bundles', () => {
     setDisplaySink(null);
   });
 
-  it('showPlot sends ONE output with the plotly JSON and a static SVG', async () => {
+  it('showPlot sends ONE output with the plotly JSON, a static SVG and its PNG', async () => {
     setDisplaySink((m) => sent.push(m));
     await showPlot(lineFigure);
     expect(sent).toHaveLength(1);
     const data = sent[0].data as Record<string, unknown>;
-    expect(Object.keys(data).sort()).toEqual([PLOTLY_MIME, 'image/svg+xml', 'text/plain'].sort());
+    expect(Object.keys(data).sort()).toEqual([PLOTLY_MIME, 'image/png', 'image/svg+xml', 'text/plain'].sort());
     expect(data[PLOTLY_MIME]).toEqual({ data: lineFigure.data, layout: lineFigure.layout });
     expect(String(data['image/svg+xml'])).toMatch(/^<svg[\s\S]*<path/);
     expect(data['text/plain']).toBe('plot "convergence": L2, eps');
+    // The PNG: the SVG's 500x300 (plotly's JupyterLab renderer shows it at its pixel size).
+    const png = Buffer.from(String(data['image/png']), 'base64');
+    const meta = await sharp(png).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 500, 300]);
+    expect(sent[0].metadata).toEqual({ 'image/png': { width: 500, height: 300 } });
+    // It is the plot, not a blank: the traces' colours (plotly's first two, #1f77b4 and
+    // #ff7f0e) are drawn.
+    const { data: px, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const near = (r: number, g: number, b: number) => {
+      let n = 0;
+      for (let i = 0; i < px.length; i += info.channels) if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) <= 12) n++;
+      return n;
+    };
+    expect(near(0x1f, 0x77, 0xb4)).toBeGreaterThan(100);
+    expect(near(0xff, 0x7f, 0x0e)).toBeGreaterThan(50);
     expect(JSON.parse(JSON.stringify(sent[0]))).toEqual(sent[0]); // plain JSON, as the kernel sends it
   });
 
@@ -214,6 +281,79 @@ describe('display bundles', () => {
   });
 });
 
+describe('stored outputs', () => {
+  it("writes numbers as Python's json.dumps does (values from Python 3.11)", () => {
+    const cases: [number, string][] = [
+      [8.586896728957072e-5, '8.586896728957072e-05'],
+      [0.0001, '0.0001'],
+      [1.5e-7, '1.5e-07'],
+      [1e-5, '1e-05'],
+      [-3.2e-5, '-3.2e-05'],
+      [123.25, '123.25'],
+      [0.30000000000000004, '0.30000000000000004'],
+      [2.5e21, '2.5e+21'],
+      [42, '42'],
+      [-7, '-7'],
+    ];
+    for (const [x, python] of cases) expect(pythonJsonNumber(x)).toBe(python);
+    expect(() => pythonJsonNumber(Number.NaN)).toThrow(/cannot hold the number NaN/);
+  });
+
+  it('lays a notebook out as nbformat does (sorted keys, one-space indent, non-ASCII kept)', () => {
+    const nb = { nbformat: 4, metadata: {}, cells: [], z: { b: [1, {}], a: 'é\n"x"\u0001', c: [] } } as unknown as StoredNotebook;
+    // json.dumps(..., indent=1, sort_keys=True, ensure_ascii=False) in Python 3.11:
+    const python = '{\n "cells": [],\n "metadata": {},\n "nbformat": 4,\n "z": {\n  "a": "é\\n\\"x\\"\\u0001",\n  "b": [\n   1,\n   {}\n  ],\n  "c": []\n }\n}\n';
+    expect(notebookText(nb)).toBe(python);
+  });
+
+  it.each(readdirSync(join(import.meta.dirname, '..', 'notebooks')).filter((f) => f.endsWith('.ipynb')))(
+    '%s is written back byte for byte',
+    (name) => {
+      const file = join(import.meta.dirname, '..', 'notebooks', name);
+      expect(notebookText(readNotebook(file)) === readFileSync(file, 'utf8')).toBe(true);
+    },
+  );
+
+  it('adds the PNG of its SVG to a stored plot output, once, and leaves other outputs alone', async () => {
+    const plot = await plotBundle(lineFigure);
+    const { 'image/png': png, ...withoutPng } = plot.data as Record<string, unknown>;
+    const image = await imageBundle(gradient(8, 8));
+    const svgLines = String(withoutPng['image/svg+xml']).split(/(?<=>)/); // nbformat may store lines
+    const nb: StoredNotebook = {
+      nbformat: 4,
+      metadata: {},
+      cells: [
+        { cell_type: 'markdown', source: '# t' },
+        {
+          cell_type: 'code',
+          source: 'showPlot(f)',
+          outputs: [
+            { output_type: 'display_data', data: { ...withoutPng, 'image/svg+xml': svgLines }, metadata: {} },
+            { output_type: 'display_data', data: { ...image.data }, metadata: { ...image.metadata } },
+            { output_type: 'stream', name: 'stdout', text: ['ok\n'] },
+          ],
+        },
+      ],
+    };
+    expect(figureOutputs(nb)).toHaveLength(2);
+    expect(plotsWithoutPng(nb)).toHaveLength(1);
+    expect(await addPlotPngs(nb)).toBe(1);
+    const [upgraded, img, stream] = nb.cells[1].outputs!;
+    expect(upgraded.data!['image/png']).toBe(png); // what showPlot sends now, exactly
+    expect(upgraded.metadata).toEqual(plot.metadata);
+    expect(img.data).toEqual(image.data);
+    expect(stream).toEqual({ output_type: 'stream', name: 'stdout', text: ['ok\n'] });
+    expect(await addPlotPngs(nb)).toBe(0);
+    expect(await addPlotPngs(nb, { redraw: true })).toBe(0); // the same drawing: nothing changes
+    expect(await addPlotPngs(nb, { redraw: true, scale: 2 })).toBe(1);
+    expect(upgraded.metadata).toEqual(plot.metadata); // the display size stays the SVG's
+  });
+
+  it('names a file that is not a notebook', () => {
+    expect(() => readNotebook(join(import.meta.dirname, '..', 'package.json'))).toThrow(/package\.json: not an nbformat 4 notebook/);
+  });
+});
+
 describe('notebook scale', () => {
   it('reads PULSE_NOTEBOOK_QUICK', () => {
     expect(notebookScale({ PULSE_NOTEBOOK_QUICK: '1' })).toEqual(QUICK_SCALE);
@@ -255,10 +395,26 @@ describe('committed notebooks', () => {
     expect(outputs.filter((o) => o.output_type === 'error')).toEqual([]);
     const text = outputs.map((o) => (o.text ?? []).join('')).join('');
     expect(text).not.toMatch(/UncaughtException|UnhandledPromiseRejection|quick mode/);
-    // Stored figures and images carry a static form (PNG or SVG) beside any plotly JSON.
+    // No stderr in the outputs (tfjs's "Platform node has already been set" was one).
+    expect(outputs.filter((o) => o.output_type === 'stream' && (o as { name?: string }).name === 'stderr')).toEqual([]);
+    // Every stored plot carries a PNG beside its plotly JSON and SVG: untrusted notebooks (any
+    // notebook from a repository) show no SVG.
     for (const o of outputs.filter((x) => x.output_type === 'display_data')) {
       const mimes = Object.keys(o.data ?? {});
-      if (mimes.includes('application/vnd.plotly.v1+json')) expect(mimes.some((m) => m === 'image/svg+xml' || m === 'image/png' || m === 'text/plain')).toBe(true);
+      if (mimes.includes(PLOTLY_MIME)) expect(mimes.sort()).toEqual([PLOTLY_MIME, 'image/png', 'image/svg+xml', 'text/plain'].sort());
     }
+  });
+
+  it.each(notebooks)('%s stays well under 2 MB', (name) => {
+    expect(statSync(join(dir, name)).size).toBeLessThan(1.6e6);
+  });
+
+  it.each(notebooks)('%s loads the project through one module cache (one copy of tfjs-core)', (name) => {
+    const nb = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { cells: { cell_type: string; source: string | string[] }[] };
+    const first = nb.cells.filter((c) => c.cell_type === 'code').map((c) => [c.source].flat().join(''))[0];
+    // tsx.require keeps its own module cache (a namespace): a package the project loads there
+    // and the cells or tfjs-node load again through Node's cache runs twice.
+    expect(first).toContain("require('tsx/cjs/api').register();");
+    expect(first).not.toContain('tsx.require');
   });
 });

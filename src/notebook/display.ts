@@ -9,8 +9,10 @@
  * - `showImage`: `image/png` (8-bit, converted as `writePng` does) + `text/plain`.
  * - `showPlot`: `application/vnd.plotly.v1+json` (interactive in JupyterLab with plotly's
  *   extension, and in VS Code) + `image/svg+xml` (a static render, see plot-svg.ts; shown by
- *   nbconvert, GitHub and any front end without plotly) + `text/plain`, in ONE output. A figure
- *   that cannot be drawn statically keeps the plotly JSON and gets a text description instead.
+ *   nbconvert, GitHub and trusted notebooks) + `image/png` (the same SVG drawn by sharp, see
+ *   plot-png.ts; shown in untrusted notebooks too, which Jupyter will not show SVG in) +
+ *   `text/plain`, in ONE output. A figure that cannot be drawn statically keeps the plotly
+ *   JSON and gets a text description instead.
  * - `showTable`: `text/html` + `text/plain` (aligned columns).
  * - `showMarkdown`: `text/markdown` + `text/plain`.
  *
@@ -30,6 +32,7 @@ import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import type * as Tslab from 'tslab';
 import { type RgbImage, assertRgbImage, montage, toBytesLikeTorchvision } from '../io/image.js';
+import { type PlotPngOptions, svgToPng } from './plot-png.js';
 import { type PlotSvgOptions, type PlotlyFigure, renderPlotSvg } from './plot-svg.js';
 
 /** Jupyter display data: MIME type -> value (a string, base64 for binary types, or JSON for `+json` types). */
@@ -164,15 +167,28 @@ export async function showImage(images: RgbImage | readonly RgbImage[], options:
 
 export type { PlotlyFigure, PlotlyTrace } from './plot-svg.js';
 
+export type ShowPlotOptions = PlotSvgOptions & PlotPngOptions;
+
 /**
- * One output with the plotly JSON, a static SVG and a text description; without SVG (a trace
- * type that needs a browser) the text says why.
+ * A plot's static images as bundle parts: the SVG and its PNG (`image/png`, drawn at
+ * `options.scale`, with the SVG's size as display metadata).
+ * `showPlot` and scripts/notebook-add-png.ts (which upgrades stored outputs) both use it.
  */
-export async function plotBundle(figure: PlotlyFigure, options: PlotSvgOptions = {}): Promise<DisplayMessage> {
+export async function staticPlotImages(svg: string, options: PlotPngOptions = {}): Promise<DisplayMessage> {
+  const { png, width, height } = await svgToPng(svg, options);
+  return { data: { 'image/svg+xml': svg, 'image/png': png.toString('base64') }, metadata: { 'image/png': { width, height } } };
+}
+
+/**
+ * One output with the plotly JSON, a static SVG, its PNG and a text description; without
+ * SVG (a trace type that needs a browser) the text says why.
+ */
+export async function plotBundle(figure: PlotlyFigure, options: ShowPlotOptions = {}): Promise<DisplayMessage> {
   const rendered = await renderPlotSvg(figure, options);
   const json = JSON.parse(JSON.stringify({ data: figure.data, layout: figure.layout ?? {} })) as object;
   if (rendered.ok) {
-    return { data: { [PLOTLY_MIME]: json, 'image/svg+xml': rendered.svg, 'text/plain': textOfSvgPlot(figure) }, metadata: {} };
+    const images = await staticPlotImages(rendered.svg, options);
+    return { data: { [PLOTLY_MIME]: json, ...images.data, 'text/plain': textOfSvgPlot(figure) }, metadata: images.metadata };
   }
   return {
     data: { [PLOTLY_MIME]: json, 'text/plain': `${rendered.text}\n(no static image: ${rendered.reason})` },
@@ -189,7 +205,7 @@ function textOfSvgPlot(figure: PlotlyFigure): string {
 }
 
 /** Shows a plotly figure `{ data, layout }` (see `plotBundle`). */
-export async function showPlot(figure: PlotlyFigure, options: PlotSvgOptions = {}): Promise<void> {
+export async function showPlot(figure: PlotlyFigure, options: ShowPlotOptions = {}): Promise<void> {
   send(await plotBundle(figure, options));
 }
 
