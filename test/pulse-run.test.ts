@@ -376,6 +376,31 @@ describe('runPulse: inputs', () => {
   });
 });
 
+describe('runPulse: cancelling', () => {
+  it('an abort during step 2 stops before step 3 with the reason, leaking nothing', async () => {
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const run = runPulse(generator, target, opts({ steps: 10 }), {
+      signal: controller.signal,
+      onStep: async (s) => {
+        seen.push(s.step);
+        await new Promise((r) => setTimeout(r, 0));
+        if (s.step === 1) controller.abort(new Error('cancelled by the user'));
+      },
+    });
+    await expect(run).rejects.toThrow('cancelled by the user');
+    expect(seen).toEqual([0, 1]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('an awaited onStep does not change the numbers', async () => {
+    const plain = await run({ steps: 3 });
+    const awaited = await runPulse(generator, target, opts({ steps: 3 }), { onStep: () => new Promise((r) => setTimeout(r, 0)) });
+    expect(Array.from(awaited.images)).toEqual(Array.from(plain.images));
+  });
+});
+
 describe('runPulse: tensor leaks', () => {
   it('tf.memory().numTensors after a run equals before, after 2 and after 6 steps', async () => {
     const before = tf.memory().numTensors;

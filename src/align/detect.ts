@@ -66,29 +66,42 @@ interface FaceApiResult {
   detection: { score: number; box: { x: number; y: number; width: number; height: number } };
   landmarks: { positions: { x: number; y: number }[] };
 }
-interface FaceApi {
+export interface FaceApi {
   nets: { ssdMobilenetv1: FaceApiNet; faceLandmark68Net: FaceApiNet };
   SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
   detectAllFaces(input: tf.Tensor3D, options: unknown): { withFaceLandmarks(): PromiseLike<FaceApiResult[]> };
 }
 
-const require = createRequire(import.meta.url);
+/** Gives face-api with its SSD and 68-landmark nets loaded; the web page supplies its own (src/web/face-api.ts). */
+export type FaceApiLoader = () => Promise<FaceApi>;
+
+/** Node: the package's node-wasm build on the project's backend, weights read from the package. */
+async function loadFaceApiFromPackage(): Promise<FaceApi> {
+  try {
+    activeBackend();
+  } catch {
+    await initBackend();
+  }
+  const require = createRequire(import.meta.url);
+  const api = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
+  const modelDir = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+  for (const net of [api.nets.ssdMobilenetv1, api.nets.faceLandmark68Net]) {
+    if (!net.isLoaded) await net.loadFromDisk(modelDir);
+  }
+  return api;
+}
+
+let loader: FaceApiLoader = loadFaceApiFromPackage;
 let loading: Promise<FaceApi> | undefined;
 
+/** Replaces how face-api is loaded (the browser cannot read the package from disk). */
+export function setFaceApiLoader(next: FaceApiLoader): void {
+  loader = next;
+  loading = undefined;
+}
+
 function loadFaceApi(): Promise<FaceApi> {
-  loading ??= (async () => {
-    try {
-      activeBackend();
-    } catch {
-      await initBackend();
-    }
-    const api = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
-    const modelDir = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
-    for (const net of [api.nets.ssdMobilenetv1, api.nets.faceLandmark68Net]) {
-      if (!net.isLoaded) await net.loadFromDisk(modelDir);
-    }
-    return api;
-  })().catch((err) => {
+  loading ??= loader().catch((err) => {
     loading = undefined;
     throw new Error(`cannot load the face detector (@vladmandic/face-api): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   });

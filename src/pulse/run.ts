@@ -59,8 +59,11 @@ export interface PulseResult {
 export interface PulseHooks {
   /** Starting point (for parity checks); drawn from the seeds when absent. */
   readonly init?: SearchInit;
-  /** Called after every step. */
-  readonly onStep?: (step: PulseStep, elapsedSeconds: number) => void;
+  /**
+   * Called after every step; a returned promise is awaited before the next step (the web page
+   * yields there so that it repaints and sees a click on Cancel).
+   */
+  readonly onStep?: (step: PulseStep, elapsedSeconds: number) => void | Promise<void>;
   /**
    * Called after every step with that step's images (G + 1) / 2, [B, R, R, 3]; the tensor is
    * valid only during the call (copy what you keep). For image strips of the search.
@@ -71,6 +74,8 @@ export interface PulseHooks {
    * first, then each trainable noise map's in layer order (for per-step parity checks).
    */
   readonly onGradients?: (step: number, grads: readonly Float32Array[]) => void;
+  /** Checked before every step: once aborted, the run stops, frees its tensors and rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** Checks that a low-res side maps onto the generator's side by a power of two. */
@@ -143,6 +148,7 @@ export async function runPulse(
 
   try {
     for (let step = 0; step < options.steps; step++) {
+      hooks.signal?.throwIfAborted();
       const lr = options.learningRate * scheduleFactor(options.lrSchedule, step, options.steps);
       let summary: tf.Tensor1D | null = null;
       let image: tf.Tensor4D | null = null;
@@ -189,7 +195,7 @@ export async function runPulse(
       if (hasL2) officialMinL2 = Math.min(officialMinL2, stepTerms.L2!);
       const record: PulseStep = { step, lr, terms: stepTerms, total: values[terms.length], mse };
       trace.push(record);
-      hooks.onStep?.(record, (performance.now() - start) / 1000);
+      await hooks.onStep?.(record, (performance.now() - start) / 1000);
     }
 
     const finalImage = lastImage as tf.Tensor4D | null;
