@@ -128,7 +128,7 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
       resolution: model.synthesis.config.resolution,
       backend: backend.name,
       backendDescription: backend.description,
-      faceAnalyzer: { ...analyzer, backend: analyzer.backend.name },
+      faceAnalyzer: { ...analyzer, modelDir: portablePath(analyzer.modelDir), backend: analyzer.backend.name },
       dataset: portablePath(datasetDir),
       realFaces: convention,
       seed: flags.seed,
