@@ -14,13 +14,26 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/cli/convert.js';
 import { registerBenchData } from '../src/cli/bench-data.js';
 import { registerBenchmark } from '../src/cli/benchmark.js';
-import { type BenchManifest, makeBenchData, readBenchManifest, verifyBenchData } from '../src/benchmark/bench-data.js';
+import { type BenchManifest, makeBenchData, readBenchImage, readBenchManifest, verifyBenchData } from '../src/benchmark/bench-data.js';
 import { esrganPlan, loadEsrgan, upscaleBicubic, upscaleNearest } from '../src/benchmark/baselines.js';
 import { SAME_PERSON_THRESHOLD, compareIdentity, diversity, pixelDistance } from '../src/benchmark/identity.js';
-import { type BenchMethod, type BenchResultLine, parseMethods, parseSeeds, planBenchmark, runBenchmark, benchmarkConfig } from '../src/benchmark/runner.js';
+import {
+  type BenchMethod,
+  type BenchResultLine,
+  BENCH_CONFIG_FILE,
+  parseMethods,
+  parseSeeds,
+  planBenchmark,
+  runBenchmark,
+  benchmarkConfig,
+  measureOutput,
+} from '../src/benchmark/runner.js';
 import { distributionFigure } from '../src/benchmark/distribution-plots.js';
 import { type OutputRow, TABLE_METRICS, studentTQuantile, summarizeBenchmark, tInterval, tableHeader } from '../src/benchmark/summary.js';
 import { readImage, toBytesLikeTorchvision } from '../src/io/image.js';
+import { saveTorchCheckpoint } from '../src/io/torch-checkpoint.js';
+import { loadNiqeParams } from '../src/metrics/niqe-model.js';
+import { niqe, upscaleForNiqe } from '../src/metrics/niqe.js';
 import { BicubicDownsampler } from '../src/pulse/bicubic.js';
 import { parseShard } from '../src/experiments/grid.js';
 import { useTestBackend } from './helpers/backend.js';
@@ -284,12 +297,21 @@ describe('pulse benchmark', () => {
         expect([image.width, image.height]).toEqual([32, 32]);
         // 32 px -> 256 px (x8) before NIQE, for every method, HR included.
         expect(o.niqeUpscale).toBe(8);
-        expect(o.niqe === null ? o.niqeError : o.niqe).toBeTruthy();
+        // 256 px holds 4 NIQE blocks and no output here is flat: every one gets a value
+        // (the error path, for images where NIQE is undefined, is tested on its own below).
+        expect(o.niqeError, `${l.method} ${o.image}`).toBeUndefined();
+        expect(Number.isFinite(o.niqe), `${l.method} ${o.image}: niqe ${o.niqe}`).toBe(true);
+        expect(o.niqe!).toBeGreaterThan(0);
         expect(o.identity).not.toBeNull();
       }
     }
     const hr = lines.find((l) => l.method === 'hr')!;
     expect(hr.outputs![0].psnr).toBeNull(); // identical
+    // The HR's NIQE is NIQE of the saved HR upscaled x8 (the protocol), to the last digit.
+    const hrFace = plan.find((r) => r.id === hr.id)!.face;
+    const { bytes: hrBytes } = await readBenchImage(data, hrFace.hr);
+    const up = upscaleForNiqe({ width: 32, height: 32, data: hrBytes }, 192);
+    expect(hr.outputs![0].niqe).toBe(niqe(up.data, up.width, up.height, loadNiqeParams(NIQE_PARAMS)));
     expect(hr.outputs![0].ssim).toBeCloseTo(1, 12);
     expect(lines.filter((l) => l.method === 'pulse').map((l) => l.seed).sort()).toEqual([1, 1, 2, 2]);
     expect(lines.find((l) => l.method === 'pulse')!.solutions).toHaveLength(1);
@@ -324,6 +346,77 @@ describe('pulse benchmark', () => {
     expect(summary.methods.find((m) => m.method === 'nearest')!.metrics.stepsToEps.n).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).methods).toHaveLength(5);
   }, 300_000);
+
+  it('an output where NIQE is undefined (a flat image) records niqeError and still gets every other measure', async () => {
+    const config = benchmarkConfig({ ...options(join(work, 'unused')), identity: false }, manifest);
+    const face = manifest.faces[0];
+    const hr = await readBenchImage(data, face.hr);
+    const lr = await readBenchImage(data, face.lr['4']);
+    const down = new BicubicDownsampler(4);
+    const ctx = { config, niqeParams: loadNiqeParams(NIQE_PARAMS), down };
+    const loaded = { face, hr: hr.image, hrBytes: hr.bytes, lr: lr.image };
+    try {
+      const flat = await measureOutput({ width: 32, height: 32, data: new Float32Array(32 * 32 * 3).fill(0.5) }, loaded, ctx);
+      expect(flat.niqe).toBeNull();
+      expect(flat.niqeError).toMatch(/NIQE is undefined for a constant image/);
+      expect(flat.niqeUpscale).toBe(8);
+      expect(Number.isFinite(flat.psnr)).toBe(true);
+      expect(flat.lrMse).toBeGreaterThan(0);
+      // The HR itself, measured the same way, has a value and no error.
+      const same = await measureOutput(hr.image, loaded, ctx);
+      expect(same.niqeError).toBeUndefined();
+      expect(Number.isFinite(same.niqe)).toBe(true);
+    } finally {
+      down.dispose();
+    }
+  });
+
+  it('a --gaussian-fit file is part of PULSE run ids: results made with another fit are not reused', async () => {
+    const writeFit = async (path: string, meanValue: number, stdValue: number) => {
+      const n = 512;
+      await saveTorchCheckpoint(
+        path,
+        new Map([
+          ['mean', { shape: [n], data: new Float32Array(n).fill(meanValue) }],
+          ['std', { shape: [n], data: new Float32Array(n).fill(stdValue) }],
+        ]),
+        { format: 'legacy' },
+      );
+    };
+    const fitA = join(work, 'fit-a.pt');
+    const fitB = join(work, 'fit-b.pt');
+    const fitACopy = join(work, 'fit-a-copy.pt');
+    await writeFit(fitA, 0, 1);
+    await writeFit(fitB, 0.1, 0.9);
+    await writeFit(fitACopy, 0, 1);
+    const out = join(work, 'fits');
+    const base = { ...options(out), methods: parseMethods('pulse,nearest'), seeds: [1], identity: false };
+    const ids = (gaussianFit?: string) => {
+      const plan = planBenchmark(manifest, benchmarkConfig({ ...base, gaussianFit }, manifest));
+      return Object.fromEntries((['hr', 'pulse', 'nearest'] as const).map((m) => [m, plan.filter((r) => r.method === m).map((r) => r.id)]));
+    };
+    const [a, b, none, copy] = [ids(fitA), ids(fitB), ids(), ids(fitACopy)];
+    for (const other of [b, none]) {
+      for (let i = 0; i < a.pulse.length; i++) expect(a.pulse[i]).not.toBe(other.pulse[i]);
+      expect(other.hr).toEqual(a.hr); // the fit changes only PULSE's runs
+      expect(other.nearest).toEqual(a.nearest);
+    }
+    expect(copy).toEqual(a); // the fingerprint follows the bytes, not the path
+    expect(() => benchmarkConfig({ ...base, gaussianFit: join(work, 'no-fit.pt') }, manifest)).toThrow(/--gaussian-fit .*no-fit\.pt does not exist/);
+
+    const first = await runBenchmark({ ...base, gaussianFit: fitA });
+    expect(first.ran).toBe(6); // 2 faces x (hr, pulse, nearest)
+    const config = JSON.parse(readFileSync(join(out, BENCH_CONFIG_FILE), 'utf8'));
+    expect(config.gaussianFit).toBe(fitA);
+    expect(config.gaussianFitFingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect((await runBenchmark({ ...base, gaussianFit: fitA })).ran).toBe(0);
+    const other = await runBenchmark({ ...base, gaussianFit: fitB });
+    expect(other.ran).toBe(2); // PULSE again for both faces; hr and nearest reused
+    expect(other.skipped).toBe(4);
+    const pulseLines = readLines(join(out, 'results.jsonl')).filter((l) => l.method === 'pulse');
+    expect(pulseLines).toHaveLength(4);
+    expect(new Set(pulseLines.map((l) => l.id)).size).toBe(4);
+  }, 180_000);
 
   it('shards split the runs disjointly and the summary merges them', async () => {
     const out = join(work, 'sharded');

@@ -55,7 +55,7 @@ import { type BenchFace, type BenchManifest, readBenchImage, readBenchManifest }
 import { BASELINE_DESCRIPTIONS, type BicubicKernel, type EsrganUpscaler, bicubicDescription, esrganPlan, loadEsrgan, upscaleBicubic, upscaleNearest } from './baselines.js';
 import { type IdentityResult, SAME_PERSON_THRESHOLD, compareIdentity, describe } from './identity.js';
 import { takeLock } from '../experiments/lock.js';
-import { modelFingerprint } from '../model/fingerprint.js';
+import { fileFingerprint, modelFingerprint } from '../model/fingerprint.js';
 
 export const BENCH_METHODS = ['hr', 'nearest', 'bicubic', 'esrgan', 'pulse'] as const;
 export type BenchMethod = (typeof BENCH_METHODS)[number];
@@ -115,6 +115,10 @@ export interface BenchmarkConfig {
   readonly model: string | null;
   /** Hash of the model's files: part of PULSE's run ids, so another model never reuses results. */
   readonly modelFingerprint: string | null;
+  /** The `--gaussian-fit` file (resolved path) that replaces the model's own fit; null without one. */
+  readonly gaussianFit: string | null;
+  /** Hash of that file's bytes: part of PULSE's run ids, so results made with another fit are never reused. */
+  readonly gaussianFitFingerprint: string | null;
   /** Success threshold on the LR-consistency MSE, for every method (PULSE's eps). */
   readonly eps: number;
   readonly identity: boolean;
@@ -139,7 +143,8 @@ function methodKey(config: BenchmarkConfig, method: BenchMethod): unknown {
   switch (method) {
     case 'pulse': {
       const { seed: _seed, ...rest } = config.pulse!;
-      return { options: rest, model: config.modelFingerprint };
+      // Without --gaussian-fit the key is what it was before fits were hashed (those results stay valid).
+      return { options: rest, model: config.modelFingerprint, ...(config.gaussianFitFingerprint ? { gaussianFit: config.gaussianFitFingerprint } : {}) };
     }
     case 'esrgan':
       return { plan: config.esrgan?.plan ?? null };
@@ -316,6 +321,8 @@ export function benchmarkConfig(options: BenchmarkOptions, manifest: BenchManife
     pulse,
     model: hasPulse ? resolve(options.model!) : null,
     modelFingerprint: hasPulse ? modelFingerprint(options.model!) : null,
+    gaussianFit: hasPulse && options.gaussianFit ? resolve(options.gaussianFit) : null,
+    gaussianFitFingerprint: hasPulse && options.gaussianFit ? fileFingerprint(options.gaussianFit, '--gaussian-fit') : null,
     eps: pulse?.eps ?? options.pulse?.eps ?? DEFAULT_PULSE_OPTIONS.eps,
     identity: options.identity ?? true,
     sameThreshold: SAME_PERSON_THRESHOLD,

@@ -1,6 +1,7 @@
 /**
- * A short hash of the files that define a model's weights, so results made with one model
- * are never taken for results of another that later sits at the same path.
+ * A short hash of the files that define a model's weights (and of a Gaussian fit given beside
+ * it), so results made with one model or fit are never taken for results of another that
+ * later sits at the same path.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -26,4 +27,11 @@ export function modelFingerprint(path: string): string {
     h.update(readFileSync(f));
   }
   return h.digest('hex').slice(0, 16);
+}
+
+/** 16 hex digits of sha256 over one file's bytes (e.g. a `--gaussian-fit` file; not its name). */
+export function fileFingerprint(path: string, what = 'file'): string {
+  const p = resolve(path);
+  if (!existsSync(p) || !statSync(p).isFile()) throw new Error(`${what} ${p} does not exist or is not a file`);
+  return createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16);
 }
