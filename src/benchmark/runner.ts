@@ -25,7 +25,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/select.js';
-import { createProgress } from '../cli/progress.js';
+import { createProgress } from '../util/progress.js';
 import { canonicalJson } from '../experiments/config.js';
 import { type Shard, shardLabel, shardRuns } from '../experiments/grid.js';
 import {

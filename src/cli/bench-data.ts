@@ -7,7 +7,7 @@ import { type Command, Option } from 'commander';
 import { SPLITS, type Split } from '../data/face-folder.js';
 import { initBackend } from '../backend/select.js';
 import { makeBenchData } from '../benchmark/bench-data.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../util/progress.js';
 import { integerFlag, integerListFlag } from './flags.js';
 
 interface BenchDataFlags {

@@ -8,13 +8,14 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../backend/select.js';
 import { loadModel } from '../model/model.js';
-import { defaultModelPath, repoRoot } from '../model/default-model.js';
+import { defaultModelPath } from '../model/default-model.js';
+import { repoRoot } from '../util/repo-root.js';
 import { generatedTarget } from '../model/generated-target.js';
 import { runPulse } from '../pulse/run.js';
 import { resolveOptions } from '../pulse/options.js';
 import { imageFromNhwc, montage, resizeImage, writePng } from '../io/image.js';
 import { writeJsonAtomic } from '../util/files.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../util/progress.js';
 import { integerFlag } from './flags.js';
 
 /** A fresh folder: `base`, else `base-2`, `base-3`, ... (a demo never overwrites an earlier one). */

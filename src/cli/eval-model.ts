@@ -7,14 +7,14 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { initBackend } from '../backend/select.js';
-import { defaultModelPath, repoRoot } from '../model/default-model.js';
+import { defaultModelPath } from '../model/default-model.js';
 import { loadModel } from '../model/model.js';
 import { faceAnalyzerInfo } from '../eval/face-analysis.js';
 import { type ModelEvaluation, type RealFaceConvention, conventionOf, evaluateModel } from '../eval/evaluate-model.js';
 import { appendHistory, historyEntry } from '../eval/history.js';
 import { writeJsonAtomic } from '../util/files.js';
-import { portablePath } from '../util/repo-root.js';
-import { createProgress, formatSeconds, type Progress } from './progress.js';
+import { portablePath, repoRoot } from '../util/repo-root.js';
+import { createProgress, formatSeconds, type Progress } from '../util/progress.js';
 import { integerFlag } from './flags.js';
 
 /** The shared LFW copy next to the project (../shared/datasets/lfw). */

@@ -10,7 +10,7 @@ import { Mapping } from '../stylegan/mapping.js';
 import { DEFAULT_MAPPING_CONFIG } from '../stylegan/config.js';
 import { DEFAULT_FIT_OPTIONS, fitGaussian } from '../pulse/gaussian-fit.js';
 import { loadTorchCheckpoint, saveTorchCheckpoint } from '../io/torch-checkpoint.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../util/progress.js';
 import { existsSync } from 'node:fs';
 import { integerFlag } from './flags.js';
 

@@ -16,7 +16,7 @@ import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoi
 import { runTraining, stopOnSignals } from '../train/training-run.js';
 import { portablePath } from '../util/repo-root.js';
 import { exportModel } from '../train/export.js';
-import { createProgress, formatSeconds } from './progress.js';
+import { createProgress, formatSeconds } from '../util/progress.js';
 import { integerFlag, numberFlag } from './flags.js';
 
 export function parseCrop(text: string): DatasetCrop {

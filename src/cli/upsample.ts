@@ -15,7 +15,7 @@ import { factorFor, runPulse, type PulseResult } from '../pulse/run.js';
 import type { PulseOptions } from '../pulse/options.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { addPulseOptions, type PulseFlagValues, pulseOptionsFromFlags } from './options.js';
-import { createProgress, formatSeconds } from './progress.js';
+import { createProgress, formatSeconds } from '../util/progress.js';
 import { parseInteger } from './flags.js';
 import { alignFaces, bytesToImage, faceRecord } from '../align/align-face.js';
 import { BicubicDownsampler, checkFactor } from '../pulse/bicubic.js';

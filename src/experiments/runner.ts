@@ -16,7 +16,7 @@ import { BicubicDownsampler } from '../pulse/bicubic.js';
 import { factorFor, runPulse } from '../pulse/run.js';
 import { warmUpPulse } from '../pulse/warm-up.js';
 import { writeFileAtomic } from '../util/files.js';
-import { createProgress, formatSeconds } from '../cli/progress.js';
+import { createProgress, formatSeconds } from '../util/progress.js';
 import type { ExperimentConfig } from './config.js';
 import { type ImageSpec, type RunSpec, type Shard, expandGrid, listImages, pointLabel, shardLabel, shardRuns } from './grid.js';
 import {
