@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['util'],
-  ['io', 'plot', 'runs'],
+  ['io', 'plot', 'run-store'],
   ['backend'],
   ['stylegan'],
   ['pulse'],

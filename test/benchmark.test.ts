@@ -22,7 +22,7 @@ import { distributionFigure } from '../src/benchmark/distribution-plots.js';
 import { type OutputRow, TABLE_METRICS, studentTQuantile, summarizeBenchmark, tInterval, tableHeader } from '../src/benchmark/summary.js';
 import { readImage, toBytesLikeTorchvision } from '../src/io/image.js';
 import { BicubicDownsampler } from '../src/pulse/bicubic.js';
-import { parseShard } from '../src/experiments/grid.js';
+import { parseShard } from '../src/run-store/shard.js';
 import { useTestBackend } from './helpers/backend.js';
 import { FIXTURE_FACES, FIXTURE_METRICS, HAVE_LFW, LFW_DIR } from './helpers/paths.js';
 import { writeTinyTorchModel } from './helpers/tiny-model.js';

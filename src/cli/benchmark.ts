@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { parseShard } from '../experiments/grid.js';
+import { parseShard } from '../run-store/shard.js';
 import { fetchNiqeParams } from '../metrics/niqe-model.js';
 import { BICUBIC_KERNELS, type BicubicKernel } from '../benchmark/baselines.js';
 import { BENCH_METHODS, parseMethods, parseSeeds, runBenchmark } from '../benchmark/runner.js';

@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { loadExperimentConfig } from '../experiments/config.js';
-import { parseShard } from '../experiments/grid.js';
+import { parseShard } from '../run-store/shard.js';
 import { runExperiment, summarizeExperiment } from '../experiments/runner.js';
 import { integerFlag } from './flags.js';
 
