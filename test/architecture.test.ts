@@ -113,6 +113,12 @@ describe('architecture: arrows point down', () => {
     expect(folders.filter((f) => !listed.includes(f))).toEqual([]);
   });
 
+  it('docs/architecture.md shows the same table', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| (\d+) \| ([a-z, -]+) \|/gm)].map((m) => ({ layer: Number(m[1]), folders: m[2].split(',').map((f) => f.trim()) }));
+    expect(rows).toEqual(LAYERS.map((folders, layer) => ({ layer, folders: [...folders] })));
+  });
+
   it('names a climbing import and a pair of folders that import each other', () => {
     const edge = (file: string, fromFolder: string, toFolder: string): ImportEdge => ({ file, line: 3, specifier: `../${toFolder}/x.js`, fromFolder, toFolder });
     const layers = [['util'], ['pulse', 'model'], ['cli']];
