@@ -35,7 +35,7 @@ import { saveTorchCheckpoint } from '../src/io/torch-checkpoint.js';
 import { loadNiqeParams } from '../src/metrics/niqe-model.js';
 import { niqe, upscaleForNiqe } from '../src/metrics/niqe.js';
 import { BicubicDownsampler } from '../src/pulse/bicubic.js';
-import { parseShard } from '../src/experiments/grid.js';
+import { parseShard } from '../src/run-store/shard.js';
 import { useTestBackend } from './helpers/backend.js';
 import { FIXTURE_FACES, FIXTURE_METRICS, HAVE_LFW, LFW_DIR } from './helpers/paths.js';
 import { writeTinyTorchModel } from './helpers/tiny-model.js';

@@ -25,7 +25,7 @@ import { registerEvalModel } from '../src/cli/eval-model.js';
 import { appendHistory, historyEntry, readHistory, renderHistoryTable } from '../src/eval/history.js';
 import { compareDiversity, meanPairwiseDistance } from '../src/eval/diversity.js';
 import { conventionOf } from '../src/eval/evaluate-model.js';
-import { renderModelCard } from '../src/model/model-card.js';
+import { renderModelCard } from '../src/eval/model-card.js';
 import { cropAndResize, LFW_CROP } from '../src/data/crop.js';
 import { type LoadedModel, loadModel } from '../src/model/model.js';
 import { gaussian } from '../src/util/random.js';

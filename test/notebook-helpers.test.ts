@@ -23,7 +23,7 @@ import { sampleFaces } from '../src/model/sample.js';
 import { drawInit } from '../src/pulse/init.js';
 import { resolveOptions } from '../src/pulse/options.js';
 import { runPulse } from '../src/pulse/run.js';
-import { renderPlotSvg } from '../src/notebook/plot-svg.js';
+import { renderPlotSvg } from '../src/plot/plot-svg.js';
 import {
   type AblationAxis,
   ablationBarsFigure,

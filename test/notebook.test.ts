@@ -24,7 +24,7 @@ import {
   showTable,
   tableBundle,
 } from '../src/notebook/display.js';
-import { svgToPng } from '../src/notebook/plot-png.js';
+import { svgToPng } from '../src/plot/plot-png.js';
 import {
   type StoredNotebook,
   addPlotPngs,
@@ -34,7 +34,7 @@ import {
   pythonJsonNumber,
   readNotebook,
 } from '../src/notebook/stored-outputs.js';
-import { type PlotlyFigure, STATIC_TRACE_TYPES, describeFigure, renderPlotSvg, unsupportedTraceTypes } from '../src/notebook/plot-svg.js';
+import { type PlotlyFigure, STATIC_TRACE_TYPES, describeFigure, renderPlotSvg, unsupportedTraceTypes } from '../src/plot/plot-svg.js';
 import { FULL_SCALE, QUICK_SCALE, isQuickMode, notebookModelPath, notebookScale } from '../src/notebook/quick.js';
 import type { RgbImage } from '../src/io/image.js';
 

@@ -19,7 +19,7 @@ import { sampleFaces } from '../src/model/sample.js';
 import { BatchSampler } from '../src/data/batches.js';
 import { gaussian } from '../src/util/random.js';
 import { ema, readTrainingLog, trainingFigure } from '../src/train/training-figure.js';
-import { renderPlotSvg } from '../src/notebook/plot-svg.js';
+import { renderPlotSvg } from '../src/plot/plot-svg.js';
 import { writePng } from '../src/io/image.js';
 import { runCli } from './helpers/cli.js';
 

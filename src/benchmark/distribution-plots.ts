@@ -10,8 +10,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type PlotlyFigure, type PlotlyTrace, renderPlotSvg } from '../notebook/plot-svg.js';
-import { gridCell } from '../notebook/subplot-grid.js';
+import { type PlotlyFigure, type PlotlyTrace, renderPlotSvg } from '../plot/plot-svg.js';
+import { gridCell } from '../plot/subplot-grid.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/files.js';
 import type { BenchMethod } from './runner.js';
 import type { OutputRow, PlotHook } from './summary.js';

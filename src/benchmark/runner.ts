@@ -5,12 +5,12 @@
  * Runs, in a fixed order: for each face (manifest order), for each method (as listed, `hr` first),
  * for each seed (PULSE: every seed of the config; the deterministic methods: seed 0 only). Each
  * run has an id that hashes what it computes (face and file hashes, method, seed, factor and the
- * method's settings), so a resumed or re-ordered benchmark never renames a run. Every finished run
- * appends one JSON line (`BenchResultLine`) with src/experiments/results.ts `appendResultLine`
- * (one write + fsync; a torn last line is cut by `repairResultsFile` before appending), to
- * `results.jsonl`, or `results.shard-i-of-n.jsonl` for shard i/n (runs whose index mod n is i-1,
- * src/experiments/grid.ts `shardRuns`). Runs with a line in any results file of the folder are
- * skipped (errors too, unless retryFailed). One process per results file (a lock file).
+ * method's settings: `benchRunId`), so a resumed or re-ordered benchmark never renames a run. The
+ * run loop and store of src/run-store (loop.ts, store.ts) do the rest: every finished run appends one
+ * JSON line (`BenchResultLine`; one write + fsync, a torn last line cut before appending) to
+ * `results.jsonl`, or `results.shard-i-of-n.jsonl` for shard i/n (runs whose index mod n is i-1);
+ * runs with a line in any results file of the folder are skipped (errors too, unless
+ * retryFailed); one process per results file (a lock file).
  *
  * Methods: `hr` (the HR itself: the reference row of the table), `nearest`, `bicubic`, `esrgan`
  * (src/benchmark/baselines.ts), `pulse` (src/pulse/run.ts, one run per seed; `duplicates`
@@ -25,20 +25,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/select.js';
-import { createProgress } from '../cli/progress.js';
+import { type Progress, createProgress } from '../util/progress.js';
 import { canonicalJson } from '../experiments/config.js';
-import { type Shard, shardLabel, shardRuns } from '../experiments/grid.js';
-import {
-  type CompactTrace,
-  type ResultLine,
-  type SolutionResult,
-  appendResultLine,
-  compactTrace,
-  readAllResults,
-  repairResultsFile,
-  resultsFileName,
-  solutionResults,
-} from '../experiments/results.js';
+import { type CompactTrace, type ResultLine, type SolutionResult, compactTrace, solutionResults } from '../experiments/results.js';
 import { type RgbImage, imageFromNhwc, toBytesLikeTorchvision, writePng } from '../io/image.js';
 import { type NiqeParams, loadNiqeParams, sha256Hex } from '../metrics/niqe-model.js';
 import { niqe, upscaleForNiqe } from '../metrics/niqe.js';
@@ -54,8 +43,10 @@ import { writeJsonAtomic } from '../util/files.js';
 import { type BenchFace, type BenchManifest, readBenchImage, readBenchManifest } from './bench-data.js';
 import { BASELINE_DESCRIPTIONS, type BicubicKernel, type EsrganUpscaler, bicubicDescription, esrganPlan, loadEsrgan, upscaleBicubic, upscaleNearest } from './baselines.js';
 import { type IdentityResult, SAME_PERSON_THRESHOLD, compareIdentity, describe } from './identity.js';
-import { takeLock } from '../experiments/lock.js';
 import { fileFingerprint, modelFingerprint } from '../model/fingerprint.js';
+import { type RunLoopReport, type RunSession, runPending } from '../run-store/loop.js';
+import { type Shard, shardLabel } from '../run-store/shard.js';
+import { type RunLine, isRunLine } from '../run-store/store.js';
 
 export const BENCH_METHODS = ['hr', 'nearest', 'bicubic', 'esrgan', 'pulse'] as const;
 export type BenchMethod = (typeof BENCH_METHODS)[number];
@@ -155,33 +146,38 @@ function methodKey(config: BenchmarkConfig, method: BenchMethod): unknown {
   }
 }
 
+/**
+ * The id of one run: a hash of everything its output depends on (the face's HR and LR files, the
+ * factor, the method, the seed and the method's settings from `methodKey`). A new setting that
+ * changes an output goes into the config and `methodKey`, not into this signature.
+ */
+export function benchRunId(config: BenchmarkConfig, face: BenchFace, method: BenchMethod, seed: number): string {
+  const lr = face.lr[String(config.factor)];
+  if (!lr) throw new Error(`bench data face ${face.id} has no factor ${config.factor} (it has ${Object.keys(face.lr).join(', ')})`);
+  return createHash('sha256')
+    .update(
+      canonicalJson({
+        v: BENCH_RESULT_VERSION,
+        face: face.id,
+        hr: face.hr.sha256,
+        lr: lr.sha256,
+        factor: config.factor,
+        method,
+        seed,
+        settings: methodKey(config, method),
+      }),
+    )
+    .digest('hex')
+    .slice(0, 16);
+}
+
 /** Every run of a benchmark, in order (see the module comment). */
 export function planBenchmark(manifest: BenchManifest, config: BenchmarkConfig): BenchRun[] {
   const runs: BenchRun[] = [];
-  const key = String(config.factor);
   for (const face of manifest.faces) {
-    const lr = face.lr[key];
-    if (!lr) throw new Error(`bench data face ${face.id} has no factor ${config.factor} (it has ${Object.keys(face.lr).join(', ')})`);
     for (const method of config.methods) {
       const seeds = method === 'pulse' ? config.seeds : [0];
-      for (const seed of seeds) {
-        const id = createHash('sha256')
-          .update(
-            canonicalJson({
-              v: BENCH_RESULT_VERSION,
-              face: face.id,
-              hr: face.hr.sha256,
-              lr: lr.sha256,
-              factor: config.factor,
-              method,
-              seed,
-              settings: methodKey(config, method),
-            }),
-          )
-          .digest('hex')
-          .slice(0, 16);
-        runs.push({ index: runs.length, id, face, method, seed });
-      }
+      for (const seed of seeds) runs.push({ index: runs.length, id: benchRunId(config, face, method, seed), face, method, seed });
     }
   }
   return runs;
@@ -236,14 +232,15 @@ export interface BenchResultLine extends Omit<ResultLine, 'options' | 'solutions
   readonly metricSeconds?: number;
 }
 
-/** results.ts only needs id, status and seed to read a line; this adds the benchmark fields. */
-function appendBenchLine(path: string, line: BenchResultLine): void {
-  appendResultLine(path, line as unknown as ResultLine);
+/** A run-store record that is a benchmark line (the guard the benchmark's run store reads with). */
+export function isBenchLine(record: unknown): record is BenchResultLine {
+  if (!isRunLine(record) || !('kind' in record) || !('method' in record)) return false;
+  return record.kind === 'benchmark' && (BENCH_METHODS as readonly unknown[]).includes(record.method);
 }
 
-export function asBenchLine(line: ResultLine): BenchResultLine | null {
-  const l = line as unknown as BenchResultLine;
-  return l.kind === 'benchmark' && (BENCH_METHODS as readonly string[]).includes(l.method) ? l : null;
+/** The line as a benchmark line, or null when it is of another kind (notebooks read lines this way). */
+export function asBenchLine(line: RunLine): BenchResultLine | null {
+  return isBenchLine(line) ? line : null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,17 +276,8 @@ export interface BenchmarkOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface BenchmarkReport {
+export interface BenchmarkReport extends RunLoopReport<BenchRun> {
   readonly config: BenchmarkConfig;
-  /** Runs in the whole plan. */
-  readonly total: number;
-  /** This shard's runs. */
-  readonly runs: readonly BenchRun[];
-  readonly skipped: number;
-  readonly ran: number;
-  readonly failed: number;
-  readonly remaining: number;
-  readonly resultsFile: string;
   /** Mean seconds per output image of the runs done now, by method (method time only). */
   readonly secondsPerImage: Partial<Record<BenchMethod, number>>;
 }
@@ -344,100 +332,96 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const config = benchmarkConfig(options, manifest);
   const niqeParams = loadNiqeParams(config.niqe.params);
   const all = planBenchmark(manifest, config);
-  const mine = shardRuns(all, options.shard);
-  const shardText = shardLabel(options.shard);
   mkdirSync(out, { recursive: true });
   writeJsonAtomic(join(out, BENCH_CONFIG_FILE), config, true);
-  const resultsFile = join(out, resultsFileName(options.shard));
-  const isDone = (l: ResultLine | undefined) => l !== undefined && (l.status === 'ok' || !options.retryFailed);
-  const report = (ran: number, failed: number, pending: number, secondsPerImage: BenchmarkReport['secondsPerImage'] = {}): BenchmarkReport => ({
-    config,
-    total: all.length,
-    runs: mine,
-    skipped: mine.length - pending - ran,
-    ran,
-    failed,
-    remaining: pending,
-    resultsFile,
-    secondsPerImage,
-  });
-
-  const before = readAllResults(out).results;
-  let pending = mine.filter((r) => !isDone(before.get(r.id)));
-  if (pending.length === 0) {
-    log(`benchmark: all ${mine.length} runs${shardText ? ` of shard ${shardText}` : ''} are finished; results in ${out}`);
-    return report(0, 0, 0);
+  const perImage = new Map<BenchMethod, number[]>();
+  const report = await runPending<BenchRun, BenchResultLine>(
+    { name: 'benchmark', dir: out, runs: all, shard: options.shard, maxRuns: options.maxRuns, retryFailed: options.retryFailed, isLine: isBenchLine, log },
+    () => openBenchmarkSession({ options, manifest, config, dataDir, out, niqeParams, total: all.length, perImage, log }),
+  );
+  const secondsPerImage: Partial<Record<BenchMethod, number>> = {};
+  for (const [m, v] of perImage) secondsPerImage[m] = v.reduce((a, b) => a + b, 0) / v.length;
+  if (report.ran > 0 || report.remaining > 0) {
+    const shardText = shardLabel(options.shard);
+    log(
+      `benchmark: ran ${report.ran} runs (${report.failed} failed); ${report.remaining} of ${report.runs.length}${shardText ? ` in shard ${shardText}` : ''} still to run; results in ${report.resultsFile}`,
+    );
   }
+  return { config, ...report, secondsPerImage };
+}
 
+interface SessionInputs {
+  readonly options: BenchmarkOptions;
+  readonly manifest: BenchManifest;
+  readonly config: BenchmarkConfig;
+  readonly dataDir: string;
+  readonly out: string;
+  readonly niqeParams: NiqeParams;
+  readonly total: number;
+  /** Filled with each ok run's seconds per output image, by method. */
+  readonly perImage: Map<BenchMethod, number[]>;
+  readonly log: (line: string) => void;
+}
+
+/** The backend before the lock; the PULSE model and ESRGAN under it, only when a pending run needs them. */
+async function openBenchmarkSession(inputs: SessionInputs): Promise<RunSession<BenchRun, BenchResultLine>> {
+  const { options, manifest, config, log } = inputs;
   const backend = await initBackend(options.backend);
   log(`backend: ${backend.description}`);
-  const releaseLock = takeLock(`${resultsFile}.lock`);
+  const shardText = shardLabel(options.shard);
+  const down = new BicubicDownsampler(config.factor);
   let model: LoadedModel | null = null;
   let esrgan: EsrganUpscaler | null = null;
-  const down = new BicubicDownsampler(config.factor);
-  try {
-    repairResultsFile(resultsFile, log);
-    // Re-read under the lock: another process may have finished runs meanwhile.
-    const { results } = readAllResults(out, log);
-    pending = mine.filter((r) => !isDone(results.get(r.id)));
-    if (options.maxRuns !== undefined) pending = pending.slice(0, options.maxRuns);
-    if (pending.some((r) => r.method === 'pulse')) {
-      model = await loadModel(config.model!, { gaussianFit: options.gaussianFit });
-      const R = model.synthesis.config.resolution;
-      if (R !== manifest.size) {
-        throw new Error(`${model.source} makes ${R} px faces, but the bench data is ${manifest.size} px; make bench data with --size ${R}`);
+  let ctx: RunContext | null = null;
+  let bar: Progress | null = null;
+  const whatOf = (run: BenchRun) => `${run.face.id} ${run.method}${run.method === 'pulse' ? ` seed ${run.seed}` : ''}`;
+  return {
+    async begin({ mine, todo }) {
+      if (todo.some((r) => r.method === 'pulse')) {
+        model = await loadModel(config.model!, { gaussianFit: options.gaussianFit });
+        const R = model.synthesis.config.resolution;
+        if (R !== manifest.size) {
+          throw new Error(`${model.source} makes ${R} px faces, but the bench data is ${manifest.size} px; make bench data with --size ${R}`);
+        }
+        log(`model: ${model.source} (${R} px)`);
       }
-      log(`model: ${model.source} (${R} px)`);
-    }
-    if (pending.some((r) => r.method === 'esrgan')) {
-      esrgan = await loadEsrgan({ tile: config.esrgan!.tile });
-      log(`esrgan: ${esrgan.description}; x${config.factor} = ${esrgan.plan(config.factor).map((s) => `x${s}`).join(' then ')}`);
-    }
-    log(
-      `benchmark: ${all.length} runs (${manifest.faces.length} faces; ${config.methods.join(', ')}; factor ${config.factor}, ` +
-        `${manifest.size / config.factor} -> ${manifest.size} px)${shardText ? `; shard ${shardText} has ${mine.length}` : ''}; running ${pending.length}`,
-    );
-
-    // The first search and the first ESRGAN pass of a process also set up kernels and buffers
-    // (about 1.5x slower); one untimed pass of each keeps that out of the recorded times.
-    const lowSide = manifest.size / config.factor;
-    if (model) await warmUpPulse(model, lowSide, config.pulse!);
-    if (esrgan) await esrgan.upscale({ width: lowSide, height: lowSide, data: new Float32Array(lowSide * lowSide * 3).fill(0.5) }, config.factor);
-
-    const bar = createProgress('benchmark', pending.length, '{bar} {value}/{total} runs | {what} | ETA {eta_formatted}', options.quiet);
-    const ctx: RunContext = { config, dataDir, out, niqeParams, down, model, esrgan, shard: shardText, backend: backend.name, faces: new FaceCache(dataDir, config) };
-    let ran = 0;
-    let failed = 0;
-    const perImage = new Map<BenchMethod, number[]>();
-    for (const run of pending) {
-      const what = `${run.face.id} ${run.method}${run.method === 'pulse' ? ` seed ${run.seed}` : ''}`;
-      bar.update(ran, { what });
-      const line = await executeRun(run, ctx, (step, total) => bar.update(ran, { what: `${what} step ${step}/${total}` }));
-      appendBenchLine(resultsFile, line);
-      ran++;
-      if (line.status === 'error') {
-        failed++;
-        log(`\nerror: ${what}: ${line.error}`);
-      } else {
-        const list = perImage.get(run.method) ?? [];
+      if (todo.some((r) => r.method === 'esrgan')) {
+        esrgan = await loadEsrgan({ tile: config.esrgan!.tile });
+        log(`esrgan: ${esrgan.description}; x${config.factor} = ${esrgan.plan(config.factor).map((s) => `x${s}`).join(' then ')}`);
+      }
+      log(
+        `benchmark: ${inputs.total} runs (${manifest.faces.length} faces; ${config.methods.join(', ')}; factor ${config.factor}, ` +
+          `${manifest.size / config.factor} -> ${manifest.size} px)${shardText ? `; shard ${shardText} has ${mine.length}` : ''}; running ${todo.length}`,
+      );
+      // The first search and the first ESRGAN pass of a process also set up kernels and buffers
+      // (about 1.5x slower); one untimed pass of each keeps that out of the recorded times.
+      const lowSide = manifest.size / config.factor;
+      if (model) await warmUpPulse(model, lowSide, config.pulse!);
+      if (esrgan) await esrgan.upscale({ width: lowSide, height: lowSide, data: new Float32Array(lowSide * lowSide * 3).fill(0.5) }, config.factor);
+      bar = createProgress('benchmark', todo.length, '{bar} {value}/{total} runs | {what} | ETA {eta_formatted}', options.quiet);
+      ctx = { config, dataDir: inputs.dataDir, out: inputs.out, niqeParams: inputs.niqeParams, down, model, esrgan, shard: shardText, backend: backend.name, faces: new FaceCache(inputs.dataDir, config) };
+    },
+    execute(run, n) {
+      const what = whatOf(run);
+      bar?.update(n, { what });
+      return executeRun(run, ctx!, (step, total) => bar?.update(n, { what: `${what} step ${step}/${total}` }));
+    },
+    recorded(run, line, n) {
+      if (line.status === 'error') log(`\nerror: ${whatOf(run)}: ${line.error}`);
+      else {
+        const list = inputs.perImage.get(run.method) ?? [];
         list.push(line.seconds / Math.max(1, line.outputs?.length ?? 1));
-        perImage.set(run.method, list);
+        inputs.perImage.set(run.method, list);
       }
-      bar.update(ran, { what });
-    }
-    bar.stop();
-    const secondsPerImage: Partial<Record<BenchMethod, number>> = {};
-    for (const [m, v] of perImage) secondsPerImage[m] = v.reduce((a, b) => a + b, 0) / v.length;
-    const done = readAllResults(out).results;
-    const remaining = mine.filter((r) => !isDone(done.get(r.id))).length;
-    log(`benchmark: ran ${ran} runs (${failed} failed); ${remaining} of ${mine.length}${shardText ? ` in shard ${shardText}` : ''} still to run; results in ${resultsFile}`);
-    return report(ran, failed, remaining, secondsPerImage);
-  } finally {
-    releaseLock();
-    down.dispose();
-    model?.dispose();
-    esrgan?.dispose();
-  }
+      bar?.update(n + 1, { what: whatOf(run) });
+    },
+    close() {
+      bar?.stop();
+      down.dispose();
+      model?.dispose();
+      esrgan?.dispose();
+    },
+  };
 }
 
 interface RunContext {

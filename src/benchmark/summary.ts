@@ -25,7 +25,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { readImage } from '../io/image.js';
-import { readAllResults, toCsv } from '../experiments/results.js';
+import { toCsv } from '../experiments/results.js';
+import { readAllRuns } from '../run-store/store.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/files.js';
 import { readBenchManifest } from './bench-data.js';
 import { type Diversity, diversity } from './identity.js';
@@ -34,7 +35,7 @@ import {
   type BenchMethod,
   type BenchResultLine,
   type BenchmarkConfig,
-  asBenchLine,
+  isBenchLine,
   planBenchmark,
 } from './runner.js';
 
@@ -314,14 +315,11 @@ export async function summarizeBenchmark(
   }
   const manifest = readBenchManifest(config.data);
   const plan = planBenchmark(manifest, config);
-  const { results, files } = readAllResults(out, log);
+  const { results, files } = readAllRuns(out, isBenchLine, log);
   const ids = new Set(plan.map((r) => r.id));
   const ignored = [...results.keys()].filter((id) => !ids.has(id)).length;
   if (ignored > 0) log(`notice: ${ignored} result(s) in ${out} are not runs of the current benchmark config; left out`);
-  const lines = plan
-    .map((r) => results.get(r.id))
-    .map((l) => (l === undefined ? null : asBenchLine(l)))
-    .filter((l): l is BenchResultLine => l !== null);
+  const lines = plan.map((r) => results.get(r.id)).filter((l): l is BenchResultLine => l !== undefined);
   const persons = new Map(manifest.faces.map((f) => [f.id, f.identity]));
   const rows = outputRows(lines, persons);
 

@@ -17,8 +17,11 @@ import { defaultModelPath } from '../model/default-model.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { expandInputs } from './upsample.js';
 import { parseInteger } from './flags.js';
+import { backendRequest } from './backend-flag.js';
 
 export interface AlignFlags {
+  /** Backend request (default: $PULSE_BACKEND or auto); the CLI passes --backend. */
+  backend?: string;
   out: string;
   size?: string;
   model?: string;
@@ -73,7 +76,7 @@ async function alignOne(input: string, size: number, outDir: string, force: bool
 
 /** Aligns every input; never throws for one bad input. */
 export async function align(inputs: string[], flags: AlignFlags): Promise<AlignOutcome[]> {
-  const backend = await initBackend();
+  const backend = await initBackend(flags.backend);
   process.stderr.write(`backend: ${backend.description}\n`);
   let size: number;
   if (flags.size !== undefined) {
@@ -108,8 +111,8 @@ export function registerAlign(program: Command): void {
     .option('--size <px>', "side of the aligned faces (default: the model's resolution)")
     .option('--model <path>', 'model whose resolution is the default --size (default: the built-in model)')
     .option('--force', 'overwrite existing outputs')
-    .action(async (inputs: string[], flags: AlignFlags) => {
-      const outcomes = await align(inputs, flags);
+    .action(async (inputs: string[], flags: AlignFlags, cmd: Command) => {
+      const outcomes = await align(inputs, { ...flags, backend: backendRequest(cmd) });
       const failed = outcomes.filter((o) => o.error !== undefined).length;
       const noFace = outcomes.filter((o) => o.error === undefined && o.faces === 0).length;
       const faces = outcomes.reduce((s, o) => s + o.faces, 0);

@@ -7,8 +7,9 @@ import { type Command, Option } from 'commander';
 import { SPLITS, type Split } from '../data/face-folder.js';
 import { initBackend } from '../backend/select.js';
 import { makeBenchData } from '../benchmark/bench-data.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../util/progress.js';
 import { integerFlag, integerListFlag } from './flags.js';
+import { backendRequest } from './backend-flag.js';
 
 interface BenchDataFlags {
   size: number;
@@ -39,10 +40,10 @@ export function registerBenchData(program: Command): void {
     .addOption(new Option('--count <n>', 'use the first n faces (default all)').argParser(positiveInt('count')))
     .option('--force', 'overwrite existing bench data in --out')
     .option('--quiet', 'no progress bar')
-    .action(async (faces: string, flags: BenchDataFlags) => {
+    .action(async (faces: string, flags: BenchDataFlags, cmd: Command) => {
       const start = performance.now();
       // The project's backend (not tfjs's bare default), named in the output like every command's.
-      const backend = await initBackend();
+      const backend = await initBackend(backendRequest(cmd));
       process.stderr.write(`backend: ${backend.description}\n`);
       let bar: ReturnType<typeof createProgress> | null = null;
       const manifest = await makeBenchData({

@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { parseShard } from '../experiments/grid.js';
+import { parseShard } from '../run-store/shard.js';
 import { fetchNiqeParams } from '../metrics/niqe-model.js';
 import { BICUBIC_KERNELS, type BicubicKernel } from '../benchmark/baselines.js';
 import { BENCH_METHODS, parseMethods, parseSeeds, runBenchmark } from '../benchmark/runner.js';
@@ -14,6 +14,7 @@ import { distributionPlots } from '../benchmark/distribution-plots.js';
 import { summarizeBenchmark } from '../benchmark/summary.js';
 import { addPulseOptions, type PulseFlagValues, pulseOptionsFromFlags } from './options.js';
 import { integerFlag } from './flags.js';
+import { backendRequest } from './backend-flag.js';
 
 interface BenchmarkFlags extends PulseFlagValues {
   methods: string;
@@ -31,7 +32,6 @@ interface BenchmarkFlags extends PulseFlagValues {
   bicubic: BicubicKernel;
   summary: boolean;
   summaryOnly?: boolean;
-  backend?: string;
   quiet?: boolean;
 }
 
@@ -64,10 +64,8 @@ export function registerBenchmark(program: Command): void {
     .addOption(new Option('--esrgan-tile <px>', 'ESRGAN tile side in LR pixels').argParser(int('esrgan-tile', 1)).default(48))
     .option('--no-summary', 'do not write the summary after running')
     .option('--summary-only', 'only merge the results (all shards) into the summary')
-    // The program-level --backend takes the value wherever it is written; this one documents it here.
-    .option('--backend <name>', 'compute backend: auto, tensorflow-gpu, tensorflow, wasm, cpu (default: $PULSE_BACKEND or auto)')
     .option('--quiet', 'no progress bar');
-  addPulseOptions(cmd).action(async (data: string, flags: BenchmarkFlags) => {
+  addPulseOptions(cmd).action(async (data: string, flags: BenchmarkFlags, command: Command) => {
     if (flags.summaryOnly) {
       const { markdownPath } = await summarizeBenchmark(flags.out, { plot: distributionPlots });
       process.stdout.write(`${markdownPath}\n`);
@@ -97,7 +95,7 @@ export function registerBenchmark(program: Command): void {
       shard: flags.shard !== undefined ? parseShard(flags.shard) : undefined,
       maxRuns: flags.maxRuns,
       retryFailed: flags.retryFailed,
-      backend: flags.backend ?? (program.opts().backend as string | undefined),
+      backend: backendRequest(command),
       quiet: flags.quiet,
     });
     const times = Object.entries(report.secondsPerImage).map(([m, s]) => `${m} ${s!.toFixed(3)} s`);

@@ -8,14 +8,16 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../backend/select.js';
 import { loadModel } from '../model/model.js';
-import { defaultModelPath, repoRoot } from '../model/default-model.js';
+import { defaultModelPath } from '../model/default-model.js';
+import { repoRoot } from '../util/repo-root.js';
 import { generatedTarget } from '../model/generated-target.js';
 import { runPulse } from '../pulse/run.js';
 import { resolveOptions } from '../pulse/options.js';
 import { imageFromNhwc, montage, resizeImage, writePng } from '../io/image.js';
 import { writeJsonAtomic } from '../util/files.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../util/progress.js';
 import { integerFlag } from './flags.js';
+import { backendRequest } from './backend-flag.js';
 
 /** A fresh folder: `base`, else `base-2`, `base-3`, ... (a demo never overwrites an earlier one). */
 export function freshDir(base: string): string {
@@ -44,9 +46,9 @@ export function registerDemo(program: Command): void {
     .option('--factor <k>', 'downscaling factor', integerFlag('factor', { min: 2 }), 8)
     .option('--duplicates <n>', 'solutions', integerFlag('duplicates', { min: 1 }), 4)
     .option('--steps <n>', 'PULSE steps', integerFlag('steps', { min: 1 }), 100)
-    .action(async (flags: DemoFlags) => {
+    .action(async (flags: DemoFlags, cmd: Command) => {
       const start = performance.now();
-      const backend = await initBackend();
+      const backend = await initBackend(backendRequest(cmd));
       process.stderr.write(`backend: ${backend.description}\n`);
       const model = await loadModel(flags.model ?? defaultModelPath());
       const R = model.synthesis.config.resolution;

@@ -7,15 +7,16 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { initBackend } from '../backend/select.js';
-import { defaultModelPath, repoRoot } from '../model/default-model.js';
+import { defaultModelPath } from '../model/default-model.js';
 import { loadModel } from '../model/model.js';
 import { faceAnalyzerInfo } from '../eval/face-analysis.js';
 import { type ModelEvaluation, type RealFaceConvention, conventionOf, evaluateModel } from '../eval/evaluate-model.js';
 import { appendHistory, historyEntry } from '../eval/history.js';
 import { writeJsonAtomic } from '../util/files.js';
-import { portablePath } from '../util/repo-root.js';
-import { createProgress, formatSeconds, type Progress } from './progress.js';
+import { portablePath, repoRoot } from '../util/repo-root.js';
+import { createProgress, formatSeconds, type Progress } from '../util/progress.js';
 import { integerFlag } from './flags.js';
+import { backendRequest } from './backend-flag.js';
 
 /** The shared LFW copy next to the project (../shared/datasets/lfw). */
 export function defaultLfwDir(): string {
@@ -23,6 +24,8 @@ export function defaultLfwDir(): string {
 }
 
 export interface EvalModelFlags {
+  /** Backend request (default: $PULSE_BACKEND or auto); the CLI passes --backend. */
+  backend?: string;
   model?: string;
   gaussianFit?: string;
   dataset: string;
@@ -80,7 +83,7 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
   const out = flags.out ? resolve(flags.out) : undefined;
   if (out && existsSync(out) && !flags.force) throw new Error(`${out} already exists; pass --force to overwrite, or choose another --out`);
   const started = new Date();
-  const backend = await initBackend();
+  const backend = await initBackend(flags.backend);
   process.stderr.write(`backend: ${backend.description}\n`);
   const modelPath = flags.model ?? defaultModelPath();
   const model = await loadModel(modelPath, { gaussianFit: flags.gaussianFit });
@@ -187,7 +190,7 @@ export function registerEvalModel(program: Command): void {
     .option('--force', 'overwrite --out')
     .option('--history <file>', "append this evaluation (with the export's steps and images seen) to a JSONL history, e.g. models/default/eval-history.jsonl")
     .option('--quiet', 'no progress bars')
-    .action(async (flags: EvalModelFlags) => {
-      await evalModel(flags);
+    .action(async (flags: EvalModelFlags, cmd: Command) => {
+      await evalModel({ ...flags, backend: backendRequest(cmd) });
     });
 }

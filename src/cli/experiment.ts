@@ -5,14 +5,14 @@
  */
 import { Command, Option } from 'commander';
 import { loadExperimentConfig } from '../experiments/config.js';
-import { parseShard } from '../experiments/grid.js';
+import { parseShard } from '../run-store/shard.js';
 import { runExperiment, summarizeExperiment } from '../experiments/runner.js';
 import { integerFlag } from './flags.js';
+import { backendRequest } from './backend-flag.js';
 
 interface ExperimentFlags {
   shard?: string;
   dryRun?: boolean;
-  backend?: string;
   summarize?: boolean;
   retryFailed?: boolean;
   maxRuns?: number;
@@ -28,20 +28,17 @@ export function registerExperiment(program: Command): void {
     .argument('<config>', 'experiment config (JSON)')
     .option('--shard <i/n>', 'run only shard i of n (runs whose grid index mod n is i-1), appending to results.shard-i-of-n.jsonl')
     .option('--dry-run', 'list the runs (index, id, status, image, seed, options) and do nothing')
-    // The program-level --backend takes the value wherever it is written; this one documents it here.
-    .option('--backend <name>', 'compute backend: auto, tensorflow-gpu, tensorflow, wasm, cpu (default: $PULSE_BACKEND or auto)')
     .option('--summarize', 'write summary.csv and summary.json afterwards')
     .option('--retry-failed', 'run again the runs recorded as errors')
     .addOption(new Option('--max-runs <n>', 'stop after n runs (the next call goes on)').argParser(nonNegativeInt('max-runs')))
     .option('--quiet', 'no progress bar')
-    .action(async (configPath: string, flags: ExperimentFlags) => {
+    .action(async (configPath: string, flags: ExperimentFlags, command: Command) => {
       const config = loadExperimentConfig(configPath);
       const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
-      const backend = flags.backend ?? (program.opts().backend as string | undefined);
       const report = await runExperiment(config, {
         shard,
         dryRun: flags.dryRun,
-        backend,
+        backend: backendRequest(command),
         maxRuns: flags.maxRuns,
         retryFailed: flags.retryFailed,
         quiet: flags.quiet,

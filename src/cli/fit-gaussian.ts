@@ -10,9 +10,10 @@ import { Mapping } from '../stylegan/mapping.js';
 import { DEFAULT_MAPPING_CONFIG } from '../stylegan/config.js';
 import { DEFAULT_FIT_OPTIONS, fitGaussian } from '../pulse/gaussian-fit.js';
 import { loadTorchCheckpoint, saveTorchCheckpoint } from '../io/torch-checkpoint.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../util/progress.js';
 import { existsSync } from 'node:fs';
 import { integerFlag } from './flags.js';
+import { backendRequest } from './backend-flag.js';
 
 export interface FitFlags {
   model: string;
@@ -33,10 +34,10 @@ export function registerFitGaussian(program: Command): void {
     .option('--batch-size <n>', 'samples per batch', integerFlag('batch-size', { min: 1 }), DEFAULT_FIT_OPTIONS.batchSize)
     .option('--seed <n>', 'seed of the z draws', integerFlag('seed', { min: 0 }), DEFAULT_FIT_OPTIONS.seed)
     .option('--force', 'overwrite --out')
-    .action(async (flags: FitFlags) => {
+    .action(async (flags: FitFlags, cmd: Command) => {
       const out = resolve(flags.out);
       if (existsSync(out) && !flags.force) throw new Error(`${out} already exists; pass --force to overwrite`);
-      const backend = await initBackend();
+      const backend = await initBackend(backendRequest(cmd));
       process.stderr.write(`backend: ${backend.description}\n`);
       const path = resolve(flags.model);
       const files = path.endsWith('.pt') ? null : await readModelFiles(path);

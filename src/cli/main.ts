@@ -9,6 +9,8 @@ import { registerConvert } from './convert.js';
 import { registerFitGaussian } from './fit-gaussian.js';
 import { registerBench } from './bench.js';
 import { registerTrain } from './train.js';
+import { registerExportModel } from './export-model.js';
+import { addBackendOption } from './backend-flag.js';
 import { registerDemo } from './demo.js';
 import { registerEvalModel } from './eval-model.js';
 import { registerExperiment } from './experiment.js';
@@ -21,19 +23,17 @@ import { registerSample } from './sample.js';
 export function buildProgram(): Command {
   const program = new Command('pulse')
     .description('PULSE face super-resolution by latent-space search (Menon et al., CVPR 2020), on TensorFlow.js')
-    .option('--backend <name>', 'compute backend: auto, tensorflow-gpu, tensorflow, wasm, cpu (default: $PULSE_BACKEND or auto)')
     .showHelpAfterError()
     .exitOverride();
-  program.hook('preAction', (cmd) => {
-    const backend = cmd.opts().backend as string | undefined;
-    if (backend) process.env.PULSE_BACKEND = backend;
-  });
+  // Every command reads --backend with backendRequest(cmd) and passes it on (no environment variable is set).
+  addBackendOption(program);
   registerUpsample(program);
   registerParity(program);
   registerConvert(program);
   registerFitGaussian(program);
   registerBench(program);
   registerTrain(program);
+  registerExportModel(program);
   registerDemo(program);
   registerEvalModel(program);
   registerExperiment(program);

@@ -4,9 +4,9 @@ import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readModelIndex } from '../io/model-format.js';
 import { readHistory } from '../eval/history.js';
-import { renderPlotSvg } from '../notebook/plot-svg.js';
+import { renderPlotSvg } from '../plot/plot-svg.js';
 import { readTrainingLog, trainingFigure } from '../train/training-figure.js';
-import { renderModelCard } from '../model/model-card.js';
+import { renderModelCard } from '../eval/model-card.js';
 import { writeFileAtomic } from '../util/files.js';
 
 export function registerModelCard(program: Command): void {

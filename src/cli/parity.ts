@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { initBackend } from '../backend/select.js';
 import { runParityCase } from '../parity/case.js';
 import type { Check } from '../parity/check.js';
+import { backendRequest } from './backend-flag.js';
 
 /** A case folder, or a folder of case folders. */
 export function expandCaseDirs(paths: readonly string[]): string[] {
@@ -39,8 +40,8 @@ export function registerParity(program: Command): void {
     .argument('<cases...>', 'case folders, or folders of case folders')
     .option('--json', 'print one JSON report on stdout')
     .option('--strict-end-state', 'judge latent_end/noise_end/image_end by max|a-b|/max|b| <= 1e-2, uncalibrated, instead of the calibrated ||a-b||/||b|| bound (docs/parity.md)')
-    .action(async (cases: string[], opts: { json?: boolean; strictEndState?: boolean }) => {
-      const backend = await initBackend();
+    .action(async (cases: string[], opts: { json?: boolean; strictEndState?: boolean }, cmd: Command) => {
+      const backend = await initBackend(backendRequest(cmd));
       const log = (s: string) => (opts.json ? process.stderr : process.stdout).write(`${s}\n`);
       log(`backend: ${backend.description}`);
       const reports = [];

@@ -15,8 +15,11 @@ import { estimateWAvg, sampleFaces, W_AVG_SAMPLES, W_AVG_SEED } from '../model/s
 import { imageGrid } from '../train/samples.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { parseInteger, parseNumber } from './flags.js';
+import { backendRequest } from './backend-flag.js';
 
 export interface SampleFlags {
+  /** Backend request (default: $PULSE_BACKEND or auto); the CLI passes --backend. */
+  backend?: string;
   model?: string;
   n: string;
   seed: string;
@@ -42,7 +45,7 @@ export async function sample(flags: SampleFlags): Promise<string[]> {
     const existing = names.map((f) => join(outDir, f)).find((p) => existsSync(p));
     if (existing) throw new Error(`${existing} already exists; pass --force to overwrite, or choose another --out`);
   }
-  const backend = await initBackend();
+  const backend = await initBackend(flags.backend);
   process.stderr.write(`backend: ${backend.description}\n`);
   const model = await loadModel(flags.model ?? defaultModelPath());
   try {
@@ -88,7 +91,7 @@ export function registerSample(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .option('--truncation <psi>', `w = w_avg + psi (w - w_avg); w_avg = mean of ${W_AVG_SAMPLES} mapped latents (default 1: none)`)
     .option('--force', 'overwrite existing outputs')
-    .action(async (flags: SampleFlags) => {
-      await sample(flags);
+    .action(async (flags: SampleFlags, cmd: Command) => {
+      await sample({ ...flags, backend: backendRequest(cmd) });
     });
 }

@@ -1,8 +1,8 @@
 /**
- * `pulse train`: trains the project's StyleGAN on a folder of faces, resumably.
- * `pulse export-model`: a training run's EMA generator -> a model directory for PULSE.
+ * `pulse train`: trains the project's StyleGAN on a folder of faces, resumably (the loop is
+ * src/train/training-run.ts; `pulse export-model` is in export-model.ts).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../backend/select.js';
@@ -15,9 +15,9 @@ import { Trainer, type RealBatchSource } from '../train/trainer.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { runTraining, stopOnSignals } from '../train/training-run.js';
 import { portablePath } from '../util/repo-root.js';
-import { exportModel } from '../train/export.js';
-import { createProgress, formatSeconds } from './progress.js';
+import { createProgress, formatSeconds } from '../util/progress.js';
 import { integerFlag, numberFlag } from './flags.js';
+import { backendRequest } from './backend-flag.js';
 
 export function parseCrop(text: string): DatasetCrop {
   if (text === 'lfw') return LFW_CROP;
@@ -79,7 +79,7 @@ function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): s
 }
 
 async function train(flags: TrainFlags, cmd: Command): Promise<void> {
-  const backend = await initBackend();
+  const backend = await initBackend(backendRequest(cmd));
   process.stderr.write(`backend: ${backend.description}\n`);
   const runDir = resolve(flags.out);
   mkdirSync(join(runDir, 'samples'), { recursive: true });
@@ -161,29 +161,4 @@ export function registerTrain(program: Command): void {
     .option('--sample-every <steps>', 'steps between sample grids', integerFlag('sample-every', { min: 1 }), d.sampleEvery)
     .option('--quiet', 'no progress bar')
     .action(train);
-
-  program
-    .command('export-model')
-    .description("write a training run's EMA generator and its Gaussian fit as a model directory")
-    .requiredOption('--run <dir>', 'run folder of pulse train')
-    .requiredOption('--out <dir>', 'model directory to write')
-    .option('--fit-samples <n>', 'samples of the Gaussian fit', integerFlag('fit-samples', { min: 2 }), 1_000_000)
-    .option('--force', 'overwrite an existing model directory')
-    .action(async (flags: { run: string; out: string; fitSamples: number; force?: boolean }) => {
-      const backend = await initBackend();
-      const { trainer, meta } = await loadCheckpoint(resolve(flags.run));
-      const samples = flags.fitSamples;
-      const bar = createProgress('gaussian fit', samples, '{bar} {value}/{total}');
-      const out = resolve(flags.out);
-      if (existsSync(join(out, 'model.json')) && !flags.force) throw new Error(`${out} already holds a model; pass --force to overwrite`);
-      await exportModel(trainer, out, {
-        fitSamples: samples,
-        force: flags.force,
-        metadata: { data: meta.data, trainedOn: meta.backend, exportedOn: backend.name },
-        onFitProgress: (done) => bar.update(done),
-      });
-      bar.stop();
-      trainer.dispose();
-      process.stdout.write(`wrote ${out}\n`);
-    });
 }

@@ -15,10 +15,11 @@ import { factorFor, runPulse, type PulseResult } from '../pulse/run.js';
 import type { PulseOptions } from '../pulse/options.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { addPulseOptions, type PulseFlagValues, pulseOptionsFromFlags } from './options.js';
-import { createProgress, formatSeconds } from './progress.js';
+import { createProgress, formatSeconds } from '../util/progress.js';
 import { parseInteger } from './flags.js';
 import { alignFaces, bytesToImage, faceRecord } from '../align/align-face.js';
 import { BicubicDownsampler, checkFactor } from '../pulse/bicubic.js';
+import { backendRequest } from './backend-flag.js';
 
 /** `--align`: an aligned face at the model's resolution is downscaled 8x (the project's benchmark factor). */
 export const DEFAULT_ALIGN_FACTOR = 8;
@@ -180,6 +181,8 @@ async function upsampleOne(
 }
 
 export interface UpsampleFlags extends PulseFlagValues {
+  /** Backend request (default: $PULSE_BACKEND or auto); the CLI passes --backend. */
+  backend?: string;
   model?: string;
   gaussianFit?: string;
   out: string;
@@ -191,7 +194,7 @@ export interface UpsampleFlags extends PulseFlagValues {
 
 export async function upsample(inputs: string[], flags: UpsampleFlags): Promise<UpsampleOutcome[]> {
   const options = pulseOptionsFromFlags(flags);
-  const backend = await initBackend();
+  const backend = await initBackend(flags.backend);
   process.stderr.write(`backend: ${backend.description}\n`);
   const modelPath = flags.model ?? defaultModelPath();
   const model = await loadModel(modelPath, { gaussianFit: flags.gaussianFit });
@@ -232,8 +235,8 @@ export function registerUpsample(program: Command): void {
     .option('--quiet', 'no progress bar')
     .option('--align', "find and align (FFHQ protocol) every face of an input larger than the model's resolution first; each face becomes NAME_faceK")
     .option('--align-factor <f>', `with --align: the aligned face is downscaled by this power of 2 before PULSE`, String(DEFAULT_ALIGN_FACTOR));
-  addPulseOptions(cmd).action(async (inputs: string[], flags: UpsampleFlags) => {
-    const outcomes = await upsample(inputs, flags);
+  addPulseOptions(cmd).action(async (inputs: string[], flags: UpsampleFlags, command: Command) => {
+    const outcomes = await upsample(inputs, { ...flags, backend: backendRequest(command) });
     const failed = outcomes.filter((o) => !o.ok);
     const done = outcomes.length - failed.length;
     process.stderr.write(`${done} of ${outcomes.length} input(s) upsampled into ${resolve(flags.out)}${failed.length ? `; ${failed.length} failed` : ''}\n`);

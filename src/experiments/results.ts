@@ -1,14 +1,11 @@
 /**
- * Experiment results: one JSON line per finished run, appended with a single write and an fsync
- * so a kill leaves at most a torn last line, which readers detect, report and ignore (its run is
- * then redone). Several shards append to separate files in the same folder; readers merge them.
- * Also the per-grid-point summary and a small CSV writer.
+ * Experiment results: the line of one finished run (kept in a run store, src/run-store/store.ts:
+ * one JSON line per run, appended, torn lines detected and cut), the per-grid-point summary and
+ * a small CSV writer.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, statSync, ftruncateSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import type { PulseOptions } from '../pulse/options.js';
 import type { PulseResult } from '../pulse/run.js';
-import type { Shard } from './grid.js';
+import { type AllRuns, isRunLine, readAllRuns } from '../run-store/store.js';
 
 /** Version of the result line format. */
 export const RESULT_VERSION = 1;
@@ -73,148 +70,16 @@ export interface ResultLine {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Files
+// Files (the generic store is src/run-store/store.ts)
 
-export const RESULTS_FILE = 'results.jsonl';
-const RESULTS_PATTERN = /^results(\.shard-\d+-of-\d+)?\.jsonl$/;
-
-/** results.jsonl, or results.shard-i-of-n.jsonl for a shard. */
-export function resultsFileName(shard?: Shard): string {
-  return shard ? `results.shard-${shard.index}-of-${shard.count}.jsonl` : RESULTS_FILE;
+/** A run-store record that is an experiment line (the store checks id, status and seed). */
+export function isResultLine(record: unknown): record is ResultLine {
+  return isRunLine(record);
 }
 
-/** Every results file in `dir` (sorted; [] when the folder does not exist). */
-export function listResultFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => RESULTS_PATTERN.test(f))
-    .sort()
-    .map((f) => join(dir, f));
-}
-
-/** Appends one line with a single write, then fsyncs (and fsyncs the folder when the file is new). */
-export function appendResultLine(path: string, line: ResultLine): void {
-  const text = `${JSON.stringify(line)}\n`;
-  const isNew = !existsSync(path);
-  const fd = openSync(path, 'a');
-  try {
-    const buf = Buffer.from(text, 'utf8');
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  if (isNew) fsyncDir(join(path, '..'));
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Not every filesystem lets a directory be fsynced; the line itself is synced.
-  }
-}
-
-function isResultLine(v: unknown): v is ResultLine {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
-  return typeof r.id === 'string' && (r.status === 'ok' || r.status === 'error') && typeof r.seed === 'number';
-}
-
-export interface ReadResultsFile {
-  readonly lines: ResultLine[];
-  /** Bytes of a torn last line (no newline, not a whole record), 0 when none. */
-  readonly tornBytes: number;
-  /** Bytes up to the end of the last good newline-terminated line. */
-  readonly goodLength: number;
-}
-
-/**
- * Reads one results file. A last line without its newline that is not a whole record is a torn
- * write (a kill mid-append): it is ignored with a warning. Other unreadable lines are ignored
- * with a warning too.
- */
-export function readResultsFile(path: string, warn: (message: string) => void = () => {}): ReadResultsFile {
-  const buf = readFileSync(path);
-  const text = buf.toString('utf8');
-  const lines: ResultLine[] = [];
-  const parts = text.split('\n');
-  const tail = parts.pop() ?? ''; // '' when the file ends with a newline
-  parts.forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    const rec = parseLine(raw);
-    if (rec) lines.push(rec);
-    else warn(`warning: ${path} line ${i + 1} is not a result record; ignored`);
-  });
-  let tornBytes = 0;
-  if (tail.trim() !== '') {
-    const rec = parseLine(tail);
-    if (rec) lines.push(rec);
-    else {
-      tornBytes = Buffer.byteLength(tail, 'utf8');
-      warn(`warning: ${path} ends with a torn line (${tornBytes} bytes, an interrupted write); ignored, its run will be redone`);
-    }
-  }
-  const goodLength = buf.length - Buffer.byteLength(tail, 'utf8');
-  return { lines, tornBytes, goodLength };
-}
-
-function parseLine(raw: string): ResultLine | null {
-  try {
-    const v: unknown = JSON.parse(raw);
-    return isResultLine(v) ? v : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Makes `path` safe to append to: cuts a torn last line (a whole record without its newline
- * gets the newline instead). Only for the file this process owns.
- */
-export function repairResultsFile(path: string, warn: (message: string) => void = () => {}): void {
-  if (!existsSync(path)) return;
-  const size = statSync(path).size;
-  if (size === 0) return;
-  const { tornBytes, goodLength } = readResultsFile(path, warn);
-  const fd = openSync(path, 'r+');
-  try {
-    if (tornBytes > 0) {
-      ftruncateSync(fd, goodLength);
-    } else if (goodLength < size) {
-      writeSync(fd, '\n', size);
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * All results of a folder, one per run id: an ok line wins over an error line; among lines of
- * the same status, the first (in file-name order, then line order).
- */
-export function readAllResults(dir: string, warn: (message: string) => void = () => {}): { results: Map<string, ResultLine>; files: string[]; duplicates: number } {
-  const files = listResultFiles(dir);
-  const results = new Map<string, ResultLine>();
-  let duplicates = 0;
-  for (const f of files) {
-    for (const line of readResultsFile(f, warn).lines) {
-      const had = results.get(line.id);
-      if (!had) results.set(line.id, line);
-      else {
-        if (had.status === 'ok' && line.status === 'ok') duplicates++;
-        if (had.status === 'error' && line.status === 'ok') results.set(line.id, line);
-      }
-    }
-  }
-  return { results, files, duplicates };
+/** All experiment lines of a folder, one per run id (see readAllRuns). */
+export function readAllResults(dir: string, warn: (message: string) => void = () => {}): AllRuns<ResultLine> {
+  return readAllRuns(dir, isResultLine, warn);
 }
 
 // ---------------------------------------------------------------------------------------------

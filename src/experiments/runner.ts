@@ -1,8 +1,8 @@
 /**
- * Runs an experiment's grid (or one shard of it), resumably: runs whose id already has a line
- * in any results file of the folder are skipped; each finished run appends one line (see
- * results.ts). A bad image or a failing run is recorded as a line with status "error" and the
- * grid goes on. One process per results file: a lock file refuses a second one.
+ * Runs an experiment's grid (or one shard of it), resumably, in the run loop of src/run-store/loop.ts:
+ * runs whose id already has a line in any results file of the folder are skipped; each finished
+ * run appends one line (see results.ts). A bad image or a failing run is recorded as a line with
+ * status "error" and the grid goes on. One process per results file: a lock file refuses a second one.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -12,28 +12,28 @@ import { LFW_CROP, cropAndResize } from '../data/crop.js';
 import { type RgbImage, imageFromNhwc, readImage, writePng } from '../io/image.js';
 import { type LoadedModel, loadModel } from '../model/model.js';
 import { defaultModelPath } from '../model/default-model.js';
+import { modelFingerprint } from '../model/fingerprint.js';
 import { BicubicDownsampler } from '../pulse/bicubic.js';
 import { factorFor, runPulse } from '../pulse/run.js';
 import { warmUpPulse } from '../pulse/warm-up.js';
+import { type RunLoopReport, type RunSession, isFinished, runPending, runStatuses } from '../run-store/loop.js';
+import { type Shard, shardLabel, shardRuns } from '../run-store/shard.js';
+import { resultsFileName } from '../run-store/store.js';
 import { writeFileAtomic } from '../util/files.js';
-import { createProgress, formatSeconds } from '../cli/progress.js';
+import { type Progress, createProgress, formatSeconds } from '../util/progress.js';
 import type { ExperimentConfig } from './config.js';
-import { type ImageSpec, type RunSpec, type Shard, expandGrid, listImages, pointLabel, shardLabel, shardRuns } from './grid.js';
+import { type ImageSpec, type RunSpec, expandGrid, listImages, pointLabel } from './grid.js';
 import {
   RESULT_VERSION,
   type PointSummary,
   type ResultLine,
-  appendResultLine,
   compactTrace,
+  isResultLine,
   readAllResults,
-  repairResultsFile,
-  resultsFileName,
   solutionResults,
   summarizePoints,
   summaryCsv,
 } from './results.js';
-import { takeLock } from './lock.js';
-import { modelFingerprint } from '../model/fingerprint.js';
 
 export interface RunExperimentOptions {
   /** Run only this shard (runs whose grid index mod n is i - 1); it appends to results.shard-i-of-n.jsonl. */
@@ -54,26 +54,7 @@ export interface RunExperimentOptions {
   readonly print?: (line: string) => void;
 }
 
-export type RunStatus = 'done' | 'failed' | 'pending';
-
-export interface ExperimentReport {
-  /** Runs in the whole grid. */
-  readonly total: number;
-  /** This shard's runs (all of them without a shard), in order. */
-  readonly runs: readonly RunSpec[];
-  /** Status of each of `runs` after this call, by id. */
-  readonly status: ReadonlyMap<string, RunStatus>;
-  /** Runs of the shard skipped because a result was already recorded. */
-  readonly skipped: number;
-  /** Runs done by this call (ok or error). */
-  readonly ran: number;
-  /** Of `ran`, those recorded as errors. */
-  readonly failed: number;
-  /** Runs of the shard still without a result. */
-  readonly remaining: number;
-  /** The file this call appends to. */
-  readonly resultsFile: string;
-}
+export type ExperimentReport = RunLoopReport<RunSpec>;
 
 const stderrLog = (line: string) => void process.stderr.write(`${line}\n`);
 const stdoutPrint = (line: string) => void process.stdout.write(`${line}\n`);
@@ -86,45 +67,43 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
   }
   const images = await listImages(config);
   const all = expandGrid(config, images, experimentModelKey(config));
-  const mine = shardRuns(all, options.shard);
-  const resultsFile = join(config.out, resultsFileName(options.shard));
   const shardText = shardLabel(options.shard);
-  const isDone = (line: ResultLine | undefined) => line !== undefined && (line.status === 'ok' || !options.retryFailed);
 
   if (options.dryRun) {
+    const mine = shardRuns(all, options.shard);
     const { results } = readAllResults(config.out, log);
-    const status = new Map<string, RunStatus>();
+    const status = runStatuses(mine, results);
     const print = options.print ?? stdoutPrint;
-    for (const r of mine) {
-      const line = results.get(r.id);
-      const s: RunStatus = !line ? 'pending' : line.status === 'ok' ? 'done' : 'failed';
-      status.set(r.id, s);
-      print(`${r.index}\t${r.id}\t${s}\t${r.image.id}\tseed=${r.seed}\t${pointLabel(r.point)}`);
-    }
-    const pending = mine.filter((r) => !isDone(results.get(r.id))).length;
+    for (const r of mine) print(`${r.index}\t${r.id}\t${status.get(r.id)}\t${r.image.id}\tseed=${r.seed}\t${pointLabel(r.point)}`);
+    const pending = mine.filter((r) => !isFinished(results.get(r.id), options.retryFailed)).length;
     log(
       `${config.name}: ${all.length} runs in the grid (${images.length} images x ${config.seeds.length} seeds x ${all.length / Math.max(1, images.length * config.seeds.length)} points)` +
         `${shardText ? `; shard ${shardText} has ${mine.length}` : ''}; ${mine.length - pending} finished, ${pending} to run; results in ${config.out}`,
     );
+    const resultsFile = join(config.out, resultsFileName(options.shard));
     return { total: all.length, runs: mine, status, skipped: mine.length - pending, ran: 0, failed: 0, remaining: pending, resultsFile };
   }
 
-  // Nothing to do? (read quietly; the locked read below reports what it finds)
-  const statusOf = (results: ReadonlyMap<string, ResultLine>) => {
-    const status = new Map<string, RunStatus>();
-    for (const r of mine) {
-      const line = results.get(r.id);
-      status.set(r.id, !line ? 'pending' : line.status === 'ok' ? 'done' : 'failed');
-    }
-    return status;
-  };
-  const before = readAllResults(config.out).results;
-  if (mine.every((r) => isDone(before.get(r.id)))) {
-    log(`${config.name}: all ${mine.length} runs${shardText ? ` of shard ${shardText}` : ''} are finished; results in ${config.out}`);
-    return { total: all.length, runs: mine, status: statusOf(before), skipped: mine.length, ran: 0, failed: 0, remaining: 0, resultsFile };
+  const report = await runPending<RunSpec, ResultLine>(
+    { name: config.name, dir: config.out, runs: all, shard: options.shard, maxRuns: options.maxRuns, retryFailed: options.retryFailed, isLine: isResultLine, log },
+    () => openExperimentSession(config, all.length, options, log),
+  );
+  if (report.ran > 0 || report.remaining > 0) {
+    log(
+      `${config.name}: ran ${report.ran} run(s)${report.failed ? `, ${report.failed} failed (recorded as errors)` : ''}` +
+        `${report.remaining ? `; ${report.remaining} left (run the same command again to go on)` : '; this shard is complete'}`,
+    );
   }
+  return report;
+}
 
-  // Backend and model first, so a bad model fails before anything is written.
+/** Backend and model first, so a bad model fails before anything is written; then the loop's session. */
+async function openExperimentSession(
+  config: ExperimentConfig,
+  total: number,
+  options: RunExperimentOptions,
+  log: (line: string) => void,
+): Promise<RunSession<RunSpec, ResultLine>> {
   const backend = await initBackend(options.backend);
   log(`backend: ${backend.description}`);
   let modelPath = config.model;
@@ -139,76 +118,66 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     }
   }
   const model = await loadModel(modelPath);
-  let releaseLock = () => {};
+  const resolution = model.synthesis.config.resolution;
+  const factor = config.inputs.factor;
   try {
-    const resolution = model.synthesis.config.resolution;
-    const factor = config.inputs.factor;
     if (resolution % factor !== 0) throw new Error(`${config.source}: inputs.factor ${factor} does not divide the model's ${resolution} px side`);
     factorFor(resolution, resolution / factor, `a ${factor}x downscaled face`);
-    log(`model: ${model.source} (${resolution} px), LR faces ${resolution / factor} px (factor ${factor})`);
-
-    mkdirSync(config.out, { recursive: true });
-    releaseLock = takeLock(`${resultsFile}.lock`);
-    repairResultsFile(resultsFile, log);
-    const { results, duplicates } = readAllResults(config.out, log);
-    if (duplicates > 0) log(`warning: ${duplicates} run(s) have more than one result in ${config.out}; the first is used`);
-    const status = statusOf(results);
-    const todo = mine.filter((r) => !isDone(results.get(r.id)));
-    const skipped = mine.length - todo.length;
-    log(
-      `${config.name}: ${all.length} runs in the grid${shardText ? `, ${mine.length} in shard ${shardText}` : ''}; ` +
-        `${skipped} already finished, ${todo.length} to run; results -> ${resultsFile}`,
-    );
-    let ran = 0;
-    let failed = 0;
-    const prepare = targetPreparer(model, factor);
-    const limit = Math.min(todo.length, options.maxRuns ?? Infinity);
-    // Untimed first search (kernel set-up), so the first run's seconds are like the others'.
-    if (limit > 0) await warmUpPulse(model, resolution / factor, todo[0].options);
-    const bar = createProgress(config.name, mine.length, '{bar} {value}/{total} runs | {run} | ETA {left}', options.quiet ?? false);
-    let sessionSeconds = 0;
-    bar.update(skipped, { run: 'starting', left: '?' });
-    try {
-      for (let n = 0; n < limit; n++) {
-        const run = todo[n];
-        const started = performance.now();
-        const remainingAfter = todo.length - n - 1;
-        const label = `${run.image.id} seed ${run.seed} ${pointLabel(run.point)}`;
-        const line = await executeRun(run, {
-          config,
-          model,
-          prepare,
-          backendName: backend.name,
-          shard: shardText,
-          onStep: (step, total) => {
-            const elapsed = (performance.now() - started) / 1000;
-            const per = n > 0 ? sessionSeconds / n : (elapsed / step) * total;
-            bar.update(skipped + n, { run: `${label} step ${step}/${total}`, left: formatSeconds(Math.max(0, per * (remainingAfter + 1) - elapsed)) });
-          },
-        });
-        appendResultLine(resultsFile, line);
-        sessionSeconds += (performance.now() - started) / 1000;
-        ran++;
-        status.set(run.id, line.status === 'ok' ? 'done' : 'failed');
-        if (line.status === 'error') {
-          failed++;
-          log(`error: run ${run.id} (${label}): ${line.error}`);
-        }
-        bar.update(skipped + n + 1, { run: label, left: formatSeconds((sessionSeconds / (n + 1)) * remainingAfter) });
-      }
-    } finally {
-      bar.stop();
-    }
-    const remaining = todo.length - ran;
-    log(
-      `${config.name}: ran ${ran} run(s)${failed ? `, ${failed} failed (recorded as errors)` : ''}` +
-        `${remaining ? `; ${remaining} left (run the same command again to go on)` : '; this shard is complete'}`,
-    );
-    return { total: all.length, runs: mine, status, skipped, ran, failed, remaining, resultsFile };
-  } finally {
-    releaseLock();
+  } catch (err) {
     model.dispose();
+    throw err;
   }
+  log(`model: ${model.source} (${resolution} px), LR faces ${resolution / factor} px (factor ${factor})`);
+
+  const shardText = shardLabel(options.shard);
+  const prepare = targetPreparer(model, factor);
+  let bar: Progress | null = null;
+  let skipped = 0;
+  let remainingAtStart = 0;
+  let sessionSeconds = 0;
+  let started = 0;
+  const labelOf = (run: RunSpec) => `${run.image.id} seed ${run.seed} ${pointLabel(run.point)}`;
+  return {
+    async begin(start) {
+      skipped = start.skipped;
+      remainingAtStart = start.pending.length;
+      log(
+        `${config.name}: ${total} runs in the grid${shardText ? `, ${start.mine.length} in shard ${shardText}` : ''}; ` +
+          `${start.skipped} already finished, ${start.pending.length} to run; results -> ${start.resultsFile}`,
+      );
+      // Untimed first search (kernel set-up), so the first run's seconds are like the others'.
+      if (start.todo.length > 0) await warmUpPulse(model, resolution / factor, start.todo[0].options);
+      bar = createProgress(config.name, start.mine.length, '{bar} {value}/{total} runs | {run} | ETA {left}', options.quiet ?? false);
+      bar.update(skipped, { run: 'starting', left: '?' });
+    },
+    execute(run, n) {
+      started = performance.now();
+      const remainingAfter = remainingAtStart - n - 1;
+      const label = labelOf(run);
+      return executeRun(run, {
+        config,
+        model,
+        prepare,
+        backendName: backend.name,
+        shard: shardText,
+        onStep: (step, total) => {
+          const elapsed = (performance.now() - started) / 1000;
+          const per = n > 0 ? sessionSeconds / n : (elapsed / step) * total;
+          bar?.update(skipped + n, { run: `${label} step ${step}/${total}`, left: formatSeconds(Math.max(0, per * (remainingAfter + 1) - elapsed)) });
+        },
+      });
+    },
+    recorded(run, line, n) {
+      sessionSeconds += (performance.now() - started) / 1000;
+      const label = labelOf(run);
+      if (line.status === 'error') log(`error: run ${run.id} (${label}): ${line.error}`);
+      bar?.update(skipped + n + 1, { run: label, left: formatSeconds((sessionSeconds / (n + 1)) * (remainingAtStart - n - 1)) });
+    },
+    close() {
+      bar?.stop();
+      model.dispose();
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

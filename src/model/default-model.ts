@@ -6,8 +6,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../util/repo-root.js';
 
-export { repoRoot };
-
 export const DEFAULT_MODEL_NAME = 'default';
 
 export function defaultModelPath(): string {

@@ -15,8 +15,8 @@
  */
 import type { OptionField, OptionValues } from '../experiments/config.js';
 import { type PointSummary, type ResultLine, type RunRef, median, summarizePoints } from '../experiments/results.js';
-import type { PlotlyFigure, PlotlyTrace } from './plot-svg.js';
-import { gridCell } from './subplot-grid.js';
+import type { PlotlyFigure, PlotlyTrace } from '../plot/plot-svg.js';
+import { gridCell } from '../plot/subplot-grid.js';
 
 /** One knob and the values it takes; `baseline` (one of `values`) is what the other axes use. */
 export interface AblationAxis {

@@ -8,9 +8,9 @@
  *
  * - `showImage`: `image/png` (8-bit, converted as `writePng` does) + `text/plain`.
  * - `showPlot`: `application/vnd.plotly.v1+json` (interactive in JupyterLab with plotly's
- *   extension, and in VS Code) + `image/svg+xml` (a static render, see plot-svg.ts; shown by
+ *   extension, and in VS Code) + `image/svg+xml` (a static render, see src/plot/plot-svg.ts; shown by
  *   nbconvert, GitHub and trusted notebooks) + `image/png` (the same SVG drawn by sharp, see
- *   plot-png.ts; shown in untrusted notebooks too, which Jupyter will not show SVG in) +
+ *   src/plot/plot-png.ts; shown in untrusted notebooks too, which Jupyter will not show SVG in) +
  *   `text/plain`, in ONE output. A figure that cannot be drawn statically keeps the plotly
  *   JSON and gets a text description instead.
  * - `showTable`: `text/html` + `text/plain` (aligned columns).
@@ -32,8 +32,8 @@ import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import type * as Tslab from 'tslab';
 import { type RgbImage, assertRgbImage, montage, toBytesLikeTorchvision } from '../io/image.js';
-import { type PlotPngOptions, svgToPng } from './plot-png.js';
-import { type PlotSvgOptions, type PlotlyFigure, renderPlotSvg } from './plot-svg.js';
+import { type PlotPngOptions, svgToPng } from '../plot/plot-png.js';
+import { type PlotSvgOptions, type PlotlyFigure, renderPlotSvg } from '../plot/plot-svg.js';
 
 /** Jupyter display data: MIME type -> value (a string, base64 for binary types, or JSON for `+json` types). */
 export type MimeBundle = Readonly<Record<string, string | object>>;
@@ -165,7 +165,7 @@ export async function showImage(images: RgbImage | readonly RgbImage[], options:
 // ---------------------------------------------------------------------------------------------
 // Plots
 
-export type { PlotlyFigure, PlotlyTrace } from './plot-svg.js';
+export type { PlotlyFigure, PlotlyTrace } from '../plot/plot-svg.js';
 
 export type ShowPlotOptions = PlotSvgOptions & PlotPngOptions;
 

@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import type { BenchManifest } from '../benchmark/bench-data.js';
 import type { BenchResultLine } from '../benchmark/runner.js';
 import type { BenchmarkSummary, PlotHook } from '../benchmark/summary.js';
-import type { PlotlyFigure, PlotlyTrace } from './plot-svg.js';
-import { renderPlotSvg } from './plot-svg.js';
-import { gridCell } from './subplot-grid.js';
+import type { PlotlyFigure, PlotlyTrace } from '../plot/plot-svg.js';
+import { renderPlotSvg } from '../plot/plot-svg.js';
+import { gridCell } from '../plot/subplot-grid.js';
 
 /** The paper's setting and the numbers of its Table 2 (NIQE, lower is better). */
 export const PAPER = Object.freeze({

@@ -17,7 +17,7 @@
 import { type RgbImage, assertRgbImage, toBytesLikeTorchvision } from '../io/image.js';
 import { pixelDistance } from '../benchmark/identity.js';
 import { type InitSpec, type SearchInit, drawInit } from '../pulse/init.js';
-import type { PlotlyFigure, PlotlyTrace } from './plot-svg.js';
+import type { PlotlyFigure, PlotlyTrace } from '../plot/plot-svg.js';
 
 /** How a batch of starting points is drawn. */
 export interface ResampleSpec extends Omit<InitSpec, 'seeds'> {

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { repoRoot } from '../model/default-model.js';
+import { repoRoot } from '../util/repo-root.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

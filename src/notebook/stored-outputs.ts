@@ -9,7 +9,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { PLOTLY_MIME, staticPlotImages } from './display.js';
-import type { PlotPngOptions } from './plot-png.js';
+import type { PlotPngOptions } from '../plot/plot-png.js';
 
 /** One output of a code cell, as nbformat 4 stores it (other fields are kept as they are). */
 export interface StoredOutput {

@@ -5,8 +5,8 @@
  * noisy at batch 16, so the loss and score curves are exponential moving averages over about
  * `smoothing` logged points (R1 over a tenth of that: it is logged every r1Interval steps only).
  */
-import type { PlotlyFigure, PlotlyTrace } from '../notebook/plot-svg.js';
-import { gridCell } from '../notebook/subplot-grid.js';
+import type { PlotlyFigure, PlotlyTrace } from '../plot/plot-svg.js';
+import { gridCell } from '../plot/subplot-grid.js';
 import { readJsonLines } from '../util/jsonl.js';
 import type { StepStats } from './trainer.js';
 

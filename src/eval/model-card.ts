@@ -4,7 +4,7 @@
  * of `pulse eval-model`, so every number in it comes from a file, not from memory.
  */
 import os from 'node:os';
-import { type EvalHistoryEntry, renderHistoryTable } from '../eval/history.js';
+import { type EvalHistoryEntry, renderHistoryTable } from './history.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -1,6 +1,6 @@
 /**
  * One process per results file: a lock file naming the holder (host, pid), taken over when
- * that process is gone. Shared by the experiment and benchmark runners.
+ * that process is gone. Taken by the run loop (loop.ts) for the file it appends to.
  */
 import { hostname } from 'node:os';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
