@@ -285,6 +285,18 @@ describe('running, resuming, summarizing', () => {
     expect(dry.code, dry.err).toBe(0);
     expect(dry.out.trim().split('\n')).toHaveLength(8);
     expect(dry.out).toMatch(/^0\t[0-9a-f]{16}\tpending\t/);
+    // Inside a Slurm array task (no --shard), the array picks the shard, and says so.
+    Object.assign(process.env, { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '1' });
+    try {
+      const slurm = await cli(['experiment', cfgPath, '--dry-run']);
+      expect(slurm.err).toMatch(/shard 2\/2 \(Slurm array task 1 of 0-1\)/);
+      expect(slurm.out.trim().split('\n').map((l) => Number(l.split('\t')[0]))).toEqual([1, 3, 5, 7]);
+      const clash = await cli(['experiment', cfgPath, '--dry-run', '--shard', '1/2']);
+      expect(clash.code).toBe(1);
+      expect(clash.err).toMatch(/--shard 1\/2 disagrees with the scheduler/);
+    } finally {
+      for (const k of ['SLURM_ARRAY_TASK_ID', 'SLURM_ARRAY_TASK_MIN', 'SLURM_ARRAY_TASK_MAX']) delete process.env[k];
+    }
 
     for (const shard of ['1/2', '2/2']) {
       const r = await cli(['experiment', cfgPath, '--shard', shard, '--quiet']);

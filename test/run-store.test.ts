@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type PlannedRun, type RunSession, runPending } from '../src/run-store/loop.js';
-import { parseShard } from '../src/run-store/shard.js';
+import { describePick, parseShard, pickShard, shardFromScheduler } from '../src/run-store/shard.js';
 import { type RunLine, isRunLine, readAllRuns } from '../src/run-store/store.js';
 
 interface ToyRun extends PlannedRun {
@@ -99,5 +99,35 @@ describe('run loop and store (src/run-store)', () => {
     const { results } = readAllRuns(dir, isToyLine, (w) => warnings.push(w));
     expect([...results.keys()]).toEqual(['b']);
     expect(warnings).toEqual([`warning: ${join(dir, 'results.jsonl')} line 1 is not a result record; ignored`]);
+  });
+});
+
+describe('shards from a cluster scheduler', () => {
+  it('Slurm job arrays: 0- or 1-based ranges and steps map to shards 1..n', () => {
+    expect(shardFromScheduler({ SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '2', SLURM_ARRAY_TASK_COUNT: '3' })?.shard).toEqual({ index: 1, count: 3 });
+    expect(shardFromScheduler({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '3' })?.shard).toEqual({ index: 3, count: 3 });
+    expect(shardFromScheduler({ SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '6', SLURM_ARRAY_TASK_STEP: '2' })?.shard).toEqual({ index: 3, count: 4 });
+    expect(() => shardFromScheduler({ SLURM_ARRAY_TASK_ID: '1' })).toThrow(/SLURM_ARRAY_TASK_MIN\/MAX are not/);
+    expect(() => shardFromScheduler({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '2' })).toThrow(/not a task of the array 0-2/);
+    expect(() => shardFromScheduler({ SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '2', SLURM_ARRAY_TASK_COUNT: '2' })).toThrow(/SLURM_ARRAY_TASK_COUNT=2 but the array 0-2:1 has 3 tasks/);
+    expect(() => shardFromScheduler({ SLURM_ARRAY_TASK_ID: 'x', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '2' })).toThrow(/SLURM_ARRAY_TASK_ID="x" is not an integer/);
+  });
+
+  it('Kubernetes Indexed Jobs: JOB_COMPLETION_INDEX of JOB_COMPLETIONS', () => {
+    expect(shardFromScheduler({ JOB_COMPLETION_INDEX: '2', JOB_COMPLETIONS: '3' })).toEqual({ shard: { index: 3, count: 3 }, source: 'Kubernetes completion index 2 of 3' });
+    expect(() => shardFromScheduler({ JOB_COMPLETION_INDEX: '0' })).toThrow(/JOB_COMPLETIONS is not/);
+    expect(() => shardFromScheduler({ JOB_COMPLETION_INDEX: '3', JOB_COMPLETIONS: '3' })).toThrow(/outside 0\.\.2/);
+    expect(() => shardFromScheduler({ JOB_COMPLETION_INDEX: '0', JOB_COMPLETIONS: '0' })).toThrow(/at least 1/);
+    expect(shardFromScheduler({})).toBeUndefined();
+  });
+
+  it('--shard wins when it agrees, is an error when it disagrees, and without either every run is taken', () => {
+    const slurm = { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '2' };
+    expect(pickShard('2/3', slurm).shard).toEqual({ index: 2, count: 3 });
+    expect(() => pickShard('1/3', slurm)).toThrow(/--shard 1\/3 disagrees with the scheduler \(Slurm array task 1 of 0-2 = shard 2\/3\)/);
+    expect(describePick(pickShard(undefined, slurm))).toBe('shard 2/3 (Slurm array task 1 of 0-2)');
+    expect(describePick(pickShard(undefined, {}))).toBe('shard all (no --shard and no scheduler: every run)');
+    expect(() => pickShard('0/3', {})).toThrow(/between 1 and 3/);
+    expect(() => pickShard('1/0', {})).toThrow(/at least 1/);
   });
 });

@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { parseShard } from '../run-store/shard.js';
+import { describePick, pickShard } from '../run-store/shard.js';
 import { fetchNiqeParams } from '../metrics/niqe-model.js';
 import { BICUBIC_KERNELS, type BicubicKernel } from '../benchmark/baselines.js';
 import { BENCH_METHODS, parseMethods, parseSeeds, runBenchmark } from '../benchmark/runner.js';
@@ -44,6 +44,11 @@ export async function resolveNiqeParams(given: string | undefined): Promise<stri
   return fetchNiqeParams(join(homedir(), '.cache', 'pulse-ts'));
 }
 
+function announce<T extends Parameters<typeof describePick>[0]>(picked: T): T {
+  process.stderr.write(`${describePick(picked)}\n`);
+  return picked;
+}
+
 export function registerBenchmark(program: Command): void {
   const cmd = program
     .command('benchmark')
@@ -55,7 +60,7 @@ export function registerBenchmark(program: Command): void {
     .option('--seeds <n|list>', 'PULSE runs per face: a count N (seeds seed, seed+d, ..., d = duplicates) or a list "1,5,9"', '1')
     .option('--model <path>', 'PULSE model directory (model.json) or synthesis .pt checkpoint (default: the built-in model)')
     .option('--gaussian-fit <file>', 'Gaussian fit .pt for a PyTorch checkpoint without one')
-    .option('--shard <i/n>', 'run only shard i of n (runs whose index mod n is i-1), appending to results.shard-i-of-n.jsonl')
+    .option('--shard <i/n>', 'run only shard i of n (runs whose index mod n is i-1), appending to results.shard-i-of-n.jsonl; default: the Slurm array task or Kubernetes completion index, if any')
     .addOption(new Option('--max-runs <n>', 'stop after n runs (the next call goes on)').argParser(int('max-runs', 0)))
     .option('--retry-failed', 'run again the runs recorded as errors')
     .option('--niqe-params <file>', "NIQE pristine model (BasicSR's niqe_pris_params .npz or .json; default $PULSE_NIQE_PARAMS, else downloaded to ~/.cache/pulse-ts)")
@@ -92,7 +97,7 @@ export function registerBenchmark(program: Command): void {
       identity: flags.identity,
       esrganTile: flags.esrganTile,
       bicubic: flags.bicubic,
-      shard: flags.shard !== undefined ? parseShard(flags.shard) : undefined,
+      shard: announce(pickShard(flags.shard, process.env)).shard,
       maxRuns: flags.maxRuns,
       retryFailed: flags.retryFailed,
       backend: backendRequest(command),

@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { loadExperimentConfig } from '../experiments/config.js';
-import { parseShard } from '../run-store/shard.js';
+import { describePick, pickShard } from '../run-store/shard.js';
 import { runExperiment, summarizeExperiment } from '../experiments/runner.js';
 import { integerFlag } from './flags.js';
 import { backendRequest } from './backend-flag.js';
@@ -26,7 +26,7 @@ export function registerExperiment(program: Command): void {
     .command('experiment')
     .description('run a grid of images x seeds x PULSE options from a JSON config (resumable, shardable); see experiments/README.md')
     .argument('<config>', 'experiment config (JSON)')
-    .option('--shard <i/n>', 'run only shard i of n (runs whose grid index mod n is i-1), appending to results.shard-i-of-n.jsonl')
+    .option('--shard <i/n>', 'run only shard i of n (runs whose grid index mod n is i-1), appending to results.shard-i-of-n.jsonl; default: the Slurm array task or Kubernetes completion index, if any')
     .option('--dry-run', 'list the runs (index, id, status, image, seed, options) and do nothing')
     .option('--summarize', 'write summary.csv and summary.json afterwards')
     .option('--retry-failed', 'run again the runs recorded as errors')
@@ -34,7 +34,9 @@ export function registerExperiment(program: Command): void {
     .option('--quiet', 'no progress bar')
     .action(async (configPath: string, flags: ExperimentFlags, command: Command) => {
       const config = loadExperimentConfig(configPath);
-      const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+      const picked = pickShard(flags.shard, process.env);
+      process.stderr.write(`${describePick(picked)}\n`);
+      const shard = picked.shard;
       const report = await runExperiment(config, {
         shard,
         dryRun: flags.dryRun,
