@@ -206,6 +206,8 @@ for _ in $(seq 30); do [[ "$(job_state "${kill_id}_1")" == CANCELLED ]] && break
 echo "test-slurm: cancelled task ${kill_id}_1 mid-run ($(wc -l < out-kill/results.shard-2-of-3.jsonl) of 2 runs written)"
 # Resubmit the cancelled task: requeued, it keeps its array index and range (so its shard).
 scontrol requeue "${kill_id}_1"
+# Slurm holds a requeued job back for a while (BeginTime in the future); start it now.
+scontrol update JobId="${kill_id}_1" StartTime=now
 PULSE_REPO="$repo" bash -c 'cd "$PULSE_REPO" && node bin/pulse.mjs experiment "$0" --quiet' "$work/killsingle.json" >"$work/killsingle.log" 2>&1 || { cat "$work/killsingle.log" >&2; fail "the single-process run failed"; }
 cd "$work"
 wait_jobs "$kill_id"
