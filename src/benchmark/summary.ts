@@ -429,7 +429,7 @@ function fmt(x: number | null, digits: number, exp = false): string {
 }
 
 /** "3.90 [3.71, 4.09]", "3.90" (one face), or "—". */
-export function formatCell(i: Interval, digits: number, exp = false): string {
+export function formatInterval(i: Interval, digits: number, exp = false): string {
   if (i.mean === null) return '—';
   const m = fmt(i.mean, digits, exp);
   return i.low === null || i.high === null ? m : `${m} [${fmt(i.low, digits, exp)}, ${fmt(i.high, digits, exp)}]`;
@@ -458,7 +458,7 @@ export function renderSummaryMarkdown(s: BenchmarkSummary): string {
   for (const m of s.methods) {
     const cells = TABLE_METRICS.map((t) => {
       if (m.method === 'hr' && (t.key === 'psnr' || t.key === 'ssim' || t.key === 'identityDistance' || t.key === 'samePerson')) return 'ref.';
-      return formatCell(m.metrics[t.key], t.digits, 'exp' in t && t.exp);
+      return formatInterval(m.metrics[t.key], t.digits, 'exp' in t && t.exp);
     });
     lines.push(`| ${m.method === 'hr' ? 'HR' : m.method} | ${cells.join(' | ')} | ${m.faces} |`);
   }
@@ -499,7 +499,7 @@ export function renderSummaryMarkdown(s: BenchmarkSummary): string {
     lines.push('| Method | faces | mean pairwise descriptor distance | mean pairwise RMS pixel distance ([0, 1]) |');
     lines.push('|---|---:|---:|---:|');
     for (const m of div) {
-      lines.push(`| ${m.method} | ${m.diversity!.faces} | ${formatCell(m.diversity!.descriptorDistance, 3)} | ${formatCell(m.diversity!.pixelDistance, 4)} |`);
+      lines.push(`| ${m.method} | ${m.diversity!.faces} | ${formatInterval(m.diversity!.descriptorDistance, 3)} | ${formatInterval(m.diversity!.pixelDistance, 4)} |`);
     }
   }
   lines.push('');
