@@ -31,7 +31,7 @@ import {
 import { distributionFigure } from '../src/benchmark/distribution-plots.js';
 import { type OutputRow, TABLE_METRICS, summarizeBenchmark, tableHeader } from '../src/benchmark/summary.js';
 import { readImage, toBytesLikeTorchvision } from '../src/io/image.js';
-import { saveTorchCheckpoint } from '../src/io/torch-checkpoint.js';
+import { saveTorchCheckpoint } from '../src/io/torch-checkpoint-writer.js';
 import { loadNiqeParams } from '../src/metrics/niqe-model.js';
 import { niqe, upscaleForNiqe } from '../src/metrics/niqe.js';
 import { BicubicDownsampler } from '../src/pulse/bicubic.js';
