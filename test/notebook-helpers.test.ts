@@ -21,7 +21,7 @@ import type { Interval } from '../src/util/student-t.js';
 import { type RgbImage, readImage, writePng } from '../src/io/image.js';
 import { loadModel } from '../src/model/model.js';
 import { sampleFaces } from '../src/model/sample.js';
-import { drawInit } from '../src/pulse/init.js';
+import { drawInit } from '../src/pulse/search-init.js';
 import { resolveOptions } from '../src/pulse/options.js';
 import { runPulse } from '../src/pulse/run.js';
 import { renderPlotSvg } from '../src/plot/plot-svg.js';

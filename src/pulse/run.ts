@@ -12,8 +12,8 @@ import { createOptimizer } from './optimizers.js';
 import type { PulseOptions } from './options.js';
 import { scheduleFactor } from './schedules.js';
 import { projectToSphere, rowNorm } from './spherical.js';
-import { type SearchInit, drawInit } from './init.js';
-import { type PulseGenerator, toDlatents } from './generator.js';
+import { type SearchInit, drawInit } from './search-init.js';
+import { type PulseGenerator, toDlatents } from './generator-interface.js';
 import { noiseSide } from '../stylegan/config.js';
 import { isPowerOfTwo } from '../util/power-of-two.js';
 
