@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { saveTorchCheckpoint } from '../src/io/torch-checkpoint.js';
+import { saveTorchCheckpoint } from '../src/io/torch-checkpoint-writer.js';
 import { DEFAULT_SYNTHESIS_CONFIG } from '../src/stylegan/config.js';
 import { randomMappingStateDict, randomSynthesisStateDict } from '../src/stylegan/init.js';
 

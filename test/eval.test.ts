@@ -18,9 +18,9 @@ import {
   measureDetectionRate,
   measureIdentityFrechet,
   measurePulse,
-  median,
   splitByIdentity,
 } from '../src/eval/evaluate-model.js';
+import { median } from '../src/util/stats.js';
 import { registerEvalModel } from '../src/cli/eval-model.js';
 import { appendHistory, historyEntry, readHistory, renderHistoryTable } from '../src/eval/history.js';
 import { compareDiversity, meanPairwiseDistance } from '../src/eval/diversity.js';

@@ -7,14 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../src/io/npy.js';
 import { PickleError, pyAttributes, unpickle } from '../src/io/pickle.js';
 import type { StateDict } from '../src/io/state-dict.js';
-import {
-  encodeTorchCheckpoint,
-  loadTorchCheckpoint,
-  parseTorchCheckpoint,
-  readZipDirectory,
-  saveTorchCheckpoint,
-  type StorageSpec,
-} from '../src/io/torch-checkpoint.js';
+import { loadTorchCheckpoint, parseTorchCheckpoint } from '../src/io/torch-checkpoint.js';
+import { type StorageSpec, encodeTorchCheckpoint, saveTorchCheckpoint } from '../src/io/torch-checkpoint-writer.js';
+import { readZipDirectory } from '../src/io/torch-zip-reader.js';
 import { FIXTURE_CASE, SHARED, needsShared } from './helpers/paths.js';
 
 const PARITY = join(SHARED, 'parity');

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { type PlotlyFigure, type PlotlyTrace, renderPlotSvg } from '../plot/plot-svg.js';
 import { gridCell } from '../plot/subplot-grid.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/files.js';
+import { METHOD_COLOURS } from './method-colours.js';
 import type { BenchMethod } from './runner.js';
 import type { OutputRow, PlotHook } from './summary.js';
 
@@ -25,15 +26,6 @@ export const DISTRIBUTION_PANELS = [
   { key: 'identityDistance', title: 'identity distance to HR', log: false },
   { key: 'seconds', title: 'seconds per image', log: true },
 ] as const satisfies readonly { key: keyof OutputRow; title: string; log: boolean }[];
-
-/** One colour per method, the same in every panel. */
-const METHOD_COLOURS: Readonly<Record<BenchMethod, string>> = {
-  hr: '#444444',
-  nearest: '#8c564b',
-  bicubic: '#1f77b4',
-  esrgan: '#2ca02c',
-  pulse: '#d62728',
-};
 
 function finiteValues(rows: readonly OutputRow[], key: keyof OutputRow): number[] {
   const out: number[] = [];

@@ -28,6 +28,7 @@ import { BicubicDownsampler } from '../pulse/bicubic.js';
 import { type PulseOptions, resolveOptions } from '../pulse/options.js';
 import { factorFor, runPulse } from '../pulse/run.js';
 import { sampleFaces } from '../model/sample.js';
+import { median } from '../util/stats.js';
 import { type FaceAnalysis, type FaceProtocol, FACE_PROTOCOL, analyzeFaces } from './face-analysis.js';
 import { type FrechetResult, frechetDistance } from './frechet.js';
 import { type DiversityComparison, compareDiversity, meanPairwiseDistance } from './diversity.js';
@@ -37,13 +38,6 @@ export const DETECTION_TARGET = 0.9;
 
 /** Called as work advances: `done` of `total` units (images, faces). */
 export type ProgressCallback = (done: number, total: number, fields?: Record<string, string | number>) => void;
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Random samples

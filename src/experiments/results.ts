@@ -6,6 +6,7 @@
 import type { PulseOptions } from '../pulse/options.js';
 import type { PulseResult } from '../pulse/run.js';
 import { type AllRuns, isRunLine, readAllRuns } from '../run-store/store.js';
+import { finiteMedian } from '../util/stats.js';
 
 /** Version of the result line format. */
 export const RESULT_VERSION = 1;
@@ -177,9 +178,9 @@ export function summarizePoints(runs: readonly RunRef[], results: ReadonlyMap<st
       solutions: sols.length,
       succeeded,
       successRate: sols.length ? succeeded / sols.length : null,
-      medianFinalL2: median(sols.map((s) => s.finalMse)),
+      medianFinalL2: finiteMedian(sols.map((s) => s.finalMse)),
       meanFinalL2: mean(sols.map((s) => s.finalMse)),
-      medianMinL2: median(sols.map((s) => s.minMse)),
+      medianMinL2: finiteMedian(sols.map((s) => s.minMse)),
       meanMinL2: mean(sols.map((s) => s.minMse)),
       meanSeconds: mean(ok.map((l) => l.seconds)),
       meanStepsToEps: mean(met),
@@ -234,13 +235,6 @@ export function csvField(v: unknown): string {
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
   const s = typeof v === 'string' ? v : typeof v === 'boolean' ? String(v) : JSON.stringify(v);
   return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function median(values: readonly number[]): number | null {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
 export function mean(values: readonly number[]): number | null {

@@ -9,7 +9,7 @@ import type { StateDict } from '../io/state-dict.js';
 import { Synthesis } from '../stylegan/synthesis.js';
 import { Mapping } from '../stylegan/mapping.js';
 import { type MappingConfig, type SynthesisConfig, DEFAULT_MAPPING_CONFIG } from '../stylegan/config.js';
-import type { GaussianFit, PulseGenerator } from '../pulse/generator.js';
+import type { GaussianFit, PulseGenerator } from '../pulse/generator-interface.js';
 
 /** The `config` object stored in model.json. */
 export interface ModelConfig {

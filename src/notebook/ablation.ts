@@ -14,7 +14,8 @@
  * Everything here is pure (no files, no tfjs): the notebook runs the configs and reads the results.
  */
 import type { OptionField, OptionValues } from '../experiments/config.js';
-import { type PointSummary, type ResultLine, type RunRef, median, summarizePoints } from '../experiments/results.js';
+import { type PointSummary, type ResultLine, type RunRef, summarizePoints } from '../experiments/results.js';
+import { finiteMedian } from '../util/stats.js';
 import type { PlotlyFigure, PlotlyTrace } from '../plot/plot-svg.js';
 import { gridCell } from '../plot/subplot-grid.js';
 
@@ -310,7 +311,7 @@ export function medianCurve(lines: readonly ResultLine[]): number[] {
   const length = Math.max(0, ...curves.map((c) => c.length));
   const out: number[] = [];
   for (let s = 0; s < length; s++) {
-    const m = median(curves.map((c) => c[s]).filter((v) => v !== undefined && Number.isFinite(v)));
+    const m = finiteMedian(curves.map((c) => c[s]).filter((v) => v !== undefined && Number.isFinite(v)));
     out.push(m ?? NaN);
   }
   return out;

@@ -13,11 +13,13 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchManifest } from '../benchmark/bench-data.js';
+import { methodColour } from '../benchmark/method-colours.js';
 import type { BenchResultLine } from '../benchmark/runner.js';
 import type { BenchmarkSummary, PlotHook } from '../benchmark/summary.js';
 import type { PlotlyFigure, PlotlyTrace } from '../plot/plot-svg.js';
 import { renderPlotSvg } from '../plot/plot-svg.js';
 import { gridCell } from '../plot/subplot-grid.js';
+import { isPowerOfTwo } from '../util/power-of-two.js';
 
 /** The paper's setting and the numbers of its Table 2 (NIQE, lower is better). */
 export const PAPER = Object.freeze({
@@ -41,7 +43,7 @@ export interface ReproductionPlan {
 
 /** See the module comment. `published`: the model is the published FFHQ one. */
 export function reproductionPlan(resolution: number, published: boolean): ReproductionPlan {
-  if (!Number.isInteger(resolution) || resolution < 4 || 2 ** Math.round(Math.log2(resolution)) !== resolution) {
+  if (!isPowerOfTwo(resolution) || resolution < 4) {
     throw new Error(`model side ${resolution} must be a power of two >= 4`);
   }
   const lowResolution = resolution >= 128 ? Math.max(PAPER.lowResolution, resolution / PAPER.factor) : Math.max(2, resolution / 8);
@@ -94,14 +96,6 @@ export function withoutFigures(markdown: string): string {
 // ---------------------------------------------------------------------------------------------
 // Figures
 
-const METHOD_COLORS: Readonly<Record<string, string>> = {
-  hr: '#7f7f7f',
-  nearest: '#bcbd22',
-  bicubic: '#1f77b4',
-  esrgan: '#2ca02c',
-  pulse: '#d62728',
-};
-
 const PANELS = [
   { key: 'niqe', title: 'NIQE ↓', log: false },
   { key: 'psnr', title: 'PSNR dB ↑', log: false },
@@ -144,7 +138,7 @@ export function benchmarkFigure(summary: BenchmarkSummary, options: { paperNiqe?
       y: mean,
       xaxis: xName,
       yaxis: yName,
-      marker: { color: methods.map((m) => METHOD_COLORS[m] ?? '#8c564b') },
+      marker: { color: methods.map((m) => methodColour(m)) },
       error_y: {
         type: 'data',
         symmetric: false,

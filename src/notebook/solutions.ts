@@ -3,7 +3,7 @@
  * that resample only the latent or only the noise, and the distances between solutions.
  *
  * A PULSE search starts from a Gaussian latent (L rows of 512) and one random noise map per
- * layer, both drawn from the solution's seed (src/pulse/init.ts: solution k of a batch uses seed
+ * layer, both drawn from the solution's seed (src/pulse/search-init.ts: solution k of a batch uses seed
  * + k for both). `resampledInit` draws the latent from one list of seeds and the noise from
  * another, so that a batch can share its latent start and differ only in noise, or the reverse;
  * it is handed to `runPulse` through its `init` hook. Everything else about the search is
@@ -16,7 +16,7 @@
  */
 import { type RgbImage, assertRgbImage, toBytesLikeTorchvision } from '../io/image.js';
 import { pixelDistance } from '../benchmark/identity.js';
-import { type InitSpec, type SearchInit, drawInit } from '../pulse/init.js';
+import { type InitSpec, type SearchInit, drawInit } from '../pulse/search-init.js';
 import type { PlotlyFigure, PlotlyTrace } from '../plot/plot-svg.js';
 
 /** How a batch of starting points is drawn. */

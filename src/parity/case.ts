@@ -13,7 +13,7 @@ import { Mapping } from '../stylegan/mapping.js';
 import { noiseSide } from '../stylegan/config.js';
 import { BicubicDownsampler } from '../pulse/bicubic.js';
 import { geocross } from '../pulse/losses.js';
-import { toDlatents } from '../pulse/generator.js';
+import { toDlatents } from '../pulse/generator-interface.js';
 import { runPulse } from '../pulse/run.js';
 import { resolveOptions, parseBadNoiseLayers, type NoiseType } from '../pulse/options.js';
 import type { OptimizerName } from '../pulse/optimizers.js';

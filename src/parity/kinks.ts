@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { readNpy } from '../io/npy.js';
 import { blockName, noiseSide } from '../stylegan/config.js';
 import type { Synthesis } from '../stylegan/synthesis.js';
-import { toDlatents } from '../pulse/generator.js';
+import { toDlatents } from '../pulse/generator-interface.js';
 import { parseBadNoiseLayers } from '../pulse/options.js';
 import { gaussian } from '../util/random.js';
 

@@ -4,6 +4,7 @@
  * This exact operator defines "downscales correctly", so it must match the official one.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { isPowerOfTwo } from '../util/power-of-two.js';
 
 export function keysCubic(x: number, a = -0.5): number {
   const t = Math.abs(x);
@@ -23,7 +24,7 @@ export function bicubicTaps(factor: number): Float32Array {
 }
 
 export function checkFactor(factor: number): void {
-  if (!Number.isInteger(factor) || factor < 1 || 2 ** Math.round(Math.log2(factor)) !== factor) {
+  if (!isPowerOfTwo(factor)) {
     throw new Error(`downsampling factor ${factor} is not a power of two (1, 2, 4, 8, ..., 64)`);
   }
 }

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Mapping } from '../stylegan/mapping.js';
-import type { GaussianFit } from './generator.js';
+import type { GaussianFit } from './generator-interface.js';
 import { gaussian } from '../util/random.js';
 
 export interface FitOptions {

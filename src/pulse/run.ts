@@ -12,9 +12,10 @@ import { createOptimizer } from './optimizers.js';
 import type { PulseOptions } from './options.js';
 import { scheduleFactor } from './schedules.js';
 import { projectToSphere, rowNorm } from './spherical.js';
-import { type SearchInit, drawInit } from './init.js';
-import { type PulseGenerator, toDlatents } from './generator.js';
+import { type SearchInit, drawInit } from './search-init.js';
+import { type PulseGenerator, toDlatents } from './generator-interface.js';
 import { noiseSide } from '../stylegan/config.js';
+import { isPowerOfTwo } from '../util/power-of-two.js';
 
 /** One optimisation step as the official code logs it, plus each solution's MSE. */
 export interface PulseStep {
@@ -82,7 +83,7 @@ export interface PulseHooks {
 export function factorFor(resolution: number, lowRes: number, what = 'input'): number {
   const factor = resolution / lowRes;
   // A side of 1 cannot be reflect-padded by the downsampler (nor in the official code).
-  if (!Number.isInteger(factor) || factor < 1 || 2 ** Math.round(Math.log2(factor)) !== factor || lowRes < 2) {
+  if (!isPowerOfTwo(factor) || lowRes < 2) {
     const sizes: number[] = [];
     for (let s = resolution; s >= 2; s /= 2) sizes.push(s);
     throw new Error(

@@ -4,7 +4,7 @@
  * experiment runners call this first so the first recorded run's time is like the others.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { PulseGenerator } from './generator.js';
+import type { PulseGenerator } from './generator-interface.js';
 import type { PulseOptions } from './options.js';
 import { runPulse } from './run.js';
 

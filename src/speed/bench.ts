@@ -10,6 +10,7 @@ import { DEFAULT_SYNTHESIS_CONFIG } from '../stylegan/config.js';
 import { runPulse } from '../pulse/run.js';
 import { resolveOptions } from '../pulse/options.js';
 import { gaussian } from '../util/random.js';
+import { median } from '../util/stats.js';
 
 export interface BenchResult {
   backend: string;
@@ -25,12 +26,6 @@ export interface BenchResult {
   peak_tensor_mb: number;
   tensors_before: number;
   tensors_after: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 export interface BenchOptions {

@@ -2,6 +2,8 @@
  * StyleGAN v1 architecture, as PULSE uses it (the official `G_synthesis`/`G_mapping`).
  * Widths follow StyleGAN's rule nf(stage) = min(fmapBase / 2^(stage * fmapDecay), fmapMax).
  */
+import { isPowerOfTwo } from '../util/power-of-two.js';
+
 export interface SynthesisConfig {
   /** Output side in pixels, a power of two >= 4. PULSE's published model: 1024. */
   readonly resolution: number;
@@ -40,11 +42,10 @@ export interface MappingConfig {
 export const DEFAULT_MAPPING_CONFIG: MappingConfig = { latentSize: 512, dlatentSize: 512, numLayers: 8, lrMul: 0.01 };
 
 export function log2Resolution(resolution: number): number {
-  const r = Math.round(Math.log2(resolution));
-  if (!Number.isInteger(resolution) || resolution < 4 || 2 ** r !== resolution) {
+  if (!isPowerOfTwo(resolution) || resolution < 4) {
     throw new Error(`resolution ${resolution} is not a power of two >= 4 (e.g. 64, 256, 1024)`);
   }
-  return r;
+  return Math.round(Math.log2(resolution));
 }
 
 /** Number of style inputs (and of noise inputs): 2 per resolution from 4x4 up; 18 at 1024 px. */

@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { saveTorchCheckpoint } from '../../src/io/torch-checkpoint.js';
+import { saveTorchCheckpoint } from '../../src/io/torch-checkpoint-writer.js';
 import { randomMappingStateDict, randomSynthesisStateDict } from '../../src/stylegan/init.js';
 import { DEFAULT_SYNTHESIS_CONFIG, type SynthesisConfig } from '../../src/stylegan/config.js';
 
