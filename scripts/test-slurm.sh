@@ -22,7 +22,7 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
     { apt-get update -qq && apt-get install -y -q --no-install-recommends slurm-wlm munge >/dev/null; }
 fi
 
-tmp="$(mktemp -d /tmp/pulse-slurm-XXXXXX)"
+tmp="$(mktemp -d -t pulse-slurm-XXXXXX)"
 pids=()
 cleanup() {
   local rc=$?

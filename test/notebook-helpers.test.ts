@@ -104,7 +104,7 @@ describe('ablation configs', () => {
   });
 
   it('rejects axes that clash', () => {
-    const base = { name: 'x', model: null, inputs: { files: ['a.png'], factor: 4 }, seeds: [1], out: '/tmp/x' };
+    const base = { name: 'x', model: null, inputs: { files: ['a.png'], factor: 4 }, seeds: [1], out: '/scratch/x' };
     const a: AblationAxis = { key: 'a', knob: 'A', field: 'steps', values: [1, 2], baseline: 1 };
     expect(() => ablationConfigs({ ...base, axes: [a, { ...a, key: 'b' }] })).toThrow(/two axes/);
     expect(() => ablationConfigs({ ...base, axes: [{ ...a, baseline: 3 }] })).toThrow(/baseline 3/);

@@ -367,7 +367,7 @@ describe('notebook scale', () => {
   });
 
   it('takes the model from PULSE_NOTEBOOK_MODEL', () => {
-    expect(notebookModelPath({ PULSE_NOTEBOOK_MODEL: '/tmp/some-model' })).toBe('/tmp/some-model');
+    expect(notebookModelPath({ PULSE_NOTEBOOK_MODEL: '/scratch/some-model' })).toBe('/scratch/some-model');
   });
 });
 
