@@ -40,7 +40,7 @@ cleanup() {
     for log in slurmctld.log slurmd.log munged.log; do
       [[ -f "$tmp/$log" ]] && { echo "--- last lines of $log"; tail -n 15 "$tmp/$log"; } >&2
     done
-    for out in "$tmp"/work/slurm-*.out; do [[ -f "$out" ]] && { echo "--- $out"; tail -n 15 "$out"; } >&2; done
+    for out in "$tmp"/jobs/slurm-*.out; do [[ -f "$out" ]] && { echo "--- $out"; tail -n 15 "$out"; } >&2; done
     echo "FAIL: test-slurm (exit $rc)" >&2
   fi
   rm -rf "$tmp"
@@ -50,7 +50,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- munge: its own key, socket and state in the temp dir.
-mkdir -p "$tmp/munge" "$tmp/state" "$tmp/spool" "$tmp/work"
+mkdir -p "$tmp/munge" "$tmp/state" "$tmp/spool" "$tmp/jobs"
 chmod 700 "$tmp/munge"
 dd if=/dev/urandom of="$tmp/munge/munge.key" bs=1024 count=1 status=none
 chmod 400 "$tmp/munge/munge.key"
@@ -112,7 +112,7 @@ echo "test-slurm: slurmctld, slurmd and munged up ($cpus CPUs, $mem_mb MB, port 
 
 # --- a tiny grid: the 32 px random-weight model the tests use, 2 images x 1 seed x 3 points,
 # 3 steps each (6 runs, 2 per shard). The kill case runs more steps, so a task is caught mid-run.
-work="$tmp/work"
+work="$tmp/jobs"
 npx tsx scripts/random-model.ts --out "$work/model" --res 32 --fmap-base 128 --seed 7 >/dev/null
 node --input-type=module -e '
 import sharp from "sharp";
