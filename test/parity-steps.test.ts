@@ -11,11 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNpy } from '../src/io/npy.js';
 import { loadTorchCheckpoint } from '../src/io/torch-checkpoint.js';
 import { caseBounds, calibrated, readCalibration, tableBounds } from '../src/parity/bounds.js';
-import { readCase, type ParityCase } from '../src/parity/case.js';
+import { caseOptions, readCase, type ParityCase } from '../src/parity/case.js';
 import { maxAbsErrorRatio } from '../src/parity/check.js';
 import { findKinkCandidates, layerName } from '../src/parity/kinks.js';
 import { createOptimizer } from '../src/pulse/optimizers.js';
-import { parseBadNoiseLayers, resolveOptions } from '../src/pulse/options.js';
+import { parseBadNoiseLayers } from '../src/pulse/options.js';
 import { runPulse } from '../src/pulse/run.js';
 import { scheduleFactor } from '../src/pulse/schedules.js';
 import { projectToSphere, rowNorm } from '../src/pulse/spherical.js';
@@ -56,20 +56,7 @@ async function ourFirstGradients({ dir, c, synthesis, fit }: Loaded): Promise<Fl
   await runPulse(
     { synthesis, gaussianFit: fit },
     target,
-    resolveOptions({
-      steps: 1,
-      learningRate: c.lr,
-      lrSchedule: c.schedule,
-      optimizer: c.opt,
-      loss: c.loss,
-      eps: c.eps,
-      noiseType: c.noise_type,
-      numTrainableNoiseLayers: c.n_trainable,
-      badNoiseLayers: bad,
-      tileLatent: c.tile === 1,
-      seed: c.seed,
-      duplicates: 1,
-    }),
+    caseOptions(c, 1),
     {
       init: {
         latent: init.data,

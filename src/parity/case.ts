@@ -15,7 +15,7 @@ import { BicubicDownsampler } from '../pulse/bicubic.js';
 import { geocross } from '../pulse/losses.js';
 import { toDlatents } from '../pulse/generator-interface.js';
 import { runPulse } from '../pulse/run.js';
-import { resolveOptions, parseBadNoiseLayers, type NoiseType } from '../pulse/options.js';
+import { resolveOptions, parseBadNoiseLayers, type NoiseType, type PulseOptions } from '../pulse/options.js';
 import type { OptimizerName } from '../pulse/optimizers.js';
 import type { ScheduleName } from '../pulse/schedules.js';
 import type { LossTerm } from '../pulse/loss-string.js';
@@ -72,6 +72,24 @@ export function readCase(dir: string): ParityCase {
 }
 
 /** Loads an NCHW image .npy as an NHWC tensor. */
+/** The PULSE options a case was recorded with (`steps` overrides its step count, e.g. 1 for a per-step check). */
+export function caseOptions(c: ParityCase, steps: number = c.steps): PulseOptions {
+  return resolveOptions({
+    steps,
+    learningRate: c.lr,
+    lrSchedule: c.schedule,
+    optimizer: c.opt,
+    loss: c.loss,
+    eps: c.eps,
+    noiseType: c.noise_type,
+    numTrainableNoiseLayers: c.n_trainable,
+    badNoiseLayers: parseBadNoiseLayers(c.bad_noise),
+    tileLatent: c.tile === 1,
+    seed: c.seed,
+    duplicates: 1,
+  });
+}
+
 function imageTensor(path: string): tf.Tensor4D {
   const { shape, data } = readNpy(path);
   return tf.tensor4d(nchwToNhwc(data, shape), [shape[0], shape[2], shape[3], shape[1]]);
@@ -163,20 +181,7 @@ export async function runParityCase(dir: string, onCheck?: (c: Check) => void, p
     tf.dispose([dlatents, gc]);
 
     // 5. The whole optimisation from the recorded starting point.
-    const options = resolveOptions({
-      steps: c.steps,
-      learningRate: c.lr,
-      lrSchedule: c.schedule,
-      optimizer: c.opt,
-      loss: c.loss,
-      eps: c.eps,
-      noiseType: c.noise_type,
-      numTrainableNoiseLayers: c.n_trainable,
-      badNoiseLayers: parseBadNoiseLayers(c.bad_noise),
-      tileLatent: c.tile === 1,
-      seed: c.seed,
-      duplicates: 1,
-    });
+    const options = caseOptions(c);
     const target = imageTensor(join(dir, 'ref_lr.npy'));
     const result = await runPulse({ synthesis, gaussianFit: fit }, target, options, {
       init: {
