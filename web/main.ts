@@ -16,7 +16,7 @@ import { checkTinyInput, downscaleFace, factorChoices, isTinyInput } from '../sr
 import { buildFetchedModel, fetchModelFiles } from '../src/web/model-loader.js';
 import { drawConvergence } from '../src/web/plot.js';
 import { nextTask, runPulseJob, type PulseJobState } from '../src/web/pulse-job.js';
-import { pulseOptions, settingsFromUrl, settingsToUrl, type WebSettings } from '../src/web/settings.js';
+import { SETTING_PARAMS, pulseOptions, settingsFromUrl, settingsToUrl, type WebSettings } from '../src/web/settings.js';
 
 const MODEL_URL = 'models/default/';
 /** Current images are drawn every this many steps. */
@@ -30,14 +30,8 @@ let lowRes: RgbImage | null = null;
 let running: AbortController | null = null;
 let runs = 0;
 
-const SETTING_INPUTS: Record<Exclude<keyof WebSettings, 'factor'>, string> = {
-  steps: 'steps',
-  learningRate: 'lr',
-  eps: 'eps',
-  loss: 'loss',
-  solutions: 'solutions',
-  seed: 'seed',
-};
+/** The advanced panel's inputs (the factor is a select chosen with the face): ids are the URL parameters. */
+const SETTING_INPUTS = Object.fromEntries(Object.entries(SETTING_PARAMS).filter(([key]) => key !== 'factor')) as Record<Exclude<keyof WebSettings, 'factor'>, string>;
 
 function readSettings(): WebSettings {
   const value = (id: string) => byId<HTMLInputElement>(id).value;

@@ -26,8 +26,8 @@ export const DEFAULT_WEB_SETTINGS: WebSettings = {
   factor: 8,
 };
 
-/** URL parameter of each setting. */
-const PARAMS: Record<keyof WebSettings, string> = {
+/** URL parameter of each setting; the page's form field for it has the same id. */
+export const SETTING_PARAMS: Readonly<Record<keyof WebSettings, string>> = {
   steps: 'steps',
   learningRate: 'lr',
   eps: 'eps',
@@ -41,7 +41,7 @@ const PARAMS: Record<keyof WebSettings, string> = {
 export function settingsFromUrl(params: URLSearchParams): { settings: WebSettings; problems: string[] } {
   const problems: string[] = [];
   const out: Record<string, number | string> = { ...DEFAULT_WEB_SETTINGS };
-  for (const [key, param] of Object.entries(PARAMS) as [keyof WebSettings, string][]) {
+  for (const [key, param] of Object.entries(SETTING_PARAMS) as [keyof WebSettings, string][]) {
     const raw = params.get(param);
     if (raw === null) continue;
     if (key === 'loss') {
@@ -58,7 +58,7 @@ export function settingsFromUrl(params: URLSearchParams): { settings: WebSetting
 /** The settings as URL parameters (only those that differ from the defaults). */
 export function settingsToUrl(settings: WebSettings, params: URLSearchParams): URLSearchParams {
   const next = new URLSearchParams(params);
-  for (const [key, param] of Object.entries(PARAMS) as [keyof WebSettings, string][]) {
+  for (const [key, param] of Object.entries(SETTING_PARAMS) as [keyof WebSettings, string][]) {
     if (settings[key] === DEFAULT_WEB_SETTINGS[key]) next.delete(param);
     else next.set(param, String(settings[key]));
   }
