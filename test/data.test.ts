@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, promises as fsp, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
@@ -202,6 +202,27 @@ describe('dataset cache', () => {
     expect(small.built).toBe(true);
     expect(small.pixels.length).toBe(3 * 16 * 16 * 3);
     expect((await fsp.readdir(cacheDir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('keys by content: a copy with new modification times keeps the cache, an edited byte does not', async () => {
+    const dir = join(tmp, 'keyed');
+    await fsp.mkdir(dir, { recursive: true });
+    const files = ['generated-7000.png', 'generated-7001.png'].map((f) => join(dir, f));
+    for (const f of files) await fsp.copyFile(join(FIXTURE_FACES, basename(f)), f);
+    const options = { crop: 'center' as const, size: 16, cacheDir: join(tmp, 'cache-keyed') };
+    const first = await prepareDatasetCache(files, options);
+    expect(first.built).toBe(true);
+
+    // The shared datasets are copied afresh each session: same bytes, new times.
+    const later = new Date(Date.now() + 3_600_000);
+    for (const f of files) await fsp.utimes(f, later, later);
+    const recopied = await prepareDatasetCache(files, options);
+    expect(recopied.built).toBe(false);
+
+    const bytes = await fsp.readFile(files[1]);
+    bytes[bytes.length - 1] ^= 1; // past the PNG's IEND data: the image decodes the same, the file differs
+    await fsp.writeFile(files[1], bytes);
+    expect((await datasetCachePaths(files, options)).key).not.toBe(first.header.key);
   });
 
   it.skipIf(!HAVE_LFW)(`skips a corrupt file with a warning naming it, records it, and goes on ${NEEDS_LFW}`, async () => {
