@@ -16,6 +16,7 @@ import { type SearchInit, drawInit } from './search-init.js';
 import { type PulseGenerator, toDlatents } from './generator-interface.js';
 import { noiseSide } from '../stylegan/config.js';
 import { isPowerOfTwo } from '../util/power-of-two.js';
+import { valueAndGradsLean } from '../backend/lean-gradients.js';
 
 /** One optimisation step as the official code logs it, plus each solution's MSE. */
 export interface PulseStep {
@@ -174,7 +175,7 @@ export async function runPulse(
         image = tf.keep(gen);
         return total;
       };
-      const { value, grads } = tf.valueAndGrads(loss)(vars);
+      const { value, grads } = valueAndGradsLean(loss, vars);
       if (hooks.onGradients) hooks.onGradients(step, await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array)));
       const next = optimizer.step(vars, grads, lr);
       tf.dispose([value, ...grads]);
