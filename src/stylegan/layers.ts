@@ -49,9 +49,25 @@ export interface EpilogueWeights {
  */
 export type PreActivationProbe = (layer: number, preActivation: tf.Tensor4D) => void;
 
+/** The style affine A(w) as the per-channel factor (1 + scale) and shift, each [B, 1, 1, C]. */
+function styleOf(dlatent: tf.Tensor2D, weights: EpilogueWeights, channels: number): { scale1: tf.Tensor4D; shift: tf.Tensor4D } {
+  const style = tf.add(tf.matMul(dlatent, weights.styleWeight), weights.styleBias);
+  const batch = dlatent.shape[0];
+  const scale = tf.reshape(tf.slice(style, [0, 0], [batch, channels]), [batch, 1, 1, channels]);
+  const shift = tf.reshape(tf.slice(style, [0, channels], [batch, channels]), [batch, 1, 1, channels]) as tf.Tensor4D;
+  return { scale1: tf.add(scale, 1) as tf.Tensor4D, shift };
+}
+
 /**
  * LayerEpilogue: add per-pixel noise, LeakyReLU(0.2), instance norm, then the style
  * modulation x * (1 + scale) + shift with (scale, shift) = A(w).
+ *
+ * One op with a hand-written gradient: the forward runs exactly the ops of
+ * `epilogueReference` (same values, bit for bit) but keeps only the LeakyReLU output and the
+ * per-channel statistics for the backward pass, where autodiff keeps five full-size tensors and
+ * walks a dozen small ops (time and memory: docs/performance.md). The backward is instance
+ * norm's closed form, dA = r (dXn - mean(dXn) - Xn mean(dXn Xn)), and agrees with autodiff to
+ * float rounding (test/stylegan.test.ts).
  */
 export function epilogue(
   x: tf.Tensor4D,
@@ -61,16 +77,107 @@ export function epilogue(
   probe?: { readonly layer: number; readonly see: PreActivationProbe },
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const channels = x.shape[3];
+    const { scale1, shift } = styleOf(dlatent, weights, x.shape[3]);
+    if (noise) return fusedEpilogueWithNoise(x, noise, weights.noiseWeight, scale1, shift, probe);
+    return fusedEpilogue(x, scale1, shift, probe);
+  });
+}
+
+const SLOPE = 0.2;
+const INSTANCE_NORM_EPS = 1e-5;
+
+/** Forward of the fused epilogue from the pre-activation z: the same ops as the reference. */
+function normaliseAndStyle(z: tf.Tensor4D, scale1: tf.Tensor4D, shift: tf.Tensor4D) {
+  const a = tf.leakyRelu(z, SLOPE);
+  const { mean, variance } = tf.moments(a, [1, 2], true);
+  const r = tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPS));
+  const y = tf.add(tf.mul(tf.mul(tf.sub(a, mean), r), scale1), shift) as tf.Tensor4D;
+  return { a, mean, r, y };
+}
+
+/**
+ * Backward of normaliseAndStyle from the saved LeakyReLU output a and statistics: the
+ * gradients of z, of (1 + scale) and of shift.
+ */
+function normaliseAndStyleGrad(dy: tf.Tensor4D, a: tf.Tensor4D, mean: tf.Tensor, r: tf.Tensor, scale1: tf.Tensor4D) {
+  const xn = tf.mul(tf.sub(a, mean), r);
+  const dScale1 = tf.sum(tf.mul(dy, xn), [1, 2], true);
+  const dShift = tf.sum(dy, [1, 2], true);
+  const dxn = tf.mul(dy, scale1);
+  const meanDxn = tf.mean(dxn, [1, 2], true);
+  const meanDxnXn = tf.mean(tf.mul(dxn, xn), [1, 2], true);
+  const da = tf.mul(tf.sub(tf.sub(dxn, meanDxn), tf.mul(xn, meanDxnXn)), r);
+  // LeakyReLU has a positive slope on both sides, so z > 0 exactly where a > 0.
+  const dz = tf.where(tf.greater(a, 0), da, tf.mul(da, SLOPE)) as tf.Tensor4D;
+  return { dz, dScale1, dShift };
+}
+
+function fusedEpilogue(x: tf.Tensor4D, scale1: tf.Tensor4D, shift: tf.Tensor4D, probe?: { readonly layer: number; readonly see: PreActivationProbe }): tf.Tensor4D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [z, s1, sh] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    probe?.see(probe.layer, z as tf.Tensor4D);
+    const { a, mean, r, y } = normaliseAndStyle(z as tf.Tensor4D, s1 as tf.Tensor4D, sh as tf.Tensor4D);
+    save([a, mean, r, s1]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sm, sr, ss] = saved;
+        const g = normaliseAndStyleGrad(dy as tf.Tensor4D, sa as tf.Tensor4D, sm, sr, ss as tf.Tensor4D);
+        return [g.dz, g.dScale1, g.dShift];
+      },
+    };
+  });
+  return op(x, scale1, shift) as tf.Tensor4D;
+}
+
+function fusedEpilogueWithNoise(
+  x: tf.Tensor4D,
+  noise: tf.Tensor4D,
+  noiseWeight: tf.Tensor1D,
+  scale1: tf.Tensor4D,
+  shift: tf.Tensor4D,
+  probe?: { readonly layer: number; readonly see: PreActivationProbe },
+): tf.Tensor4D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, n, nw, s1, sh] = args as tf.Tensor[];
+    const save = args[5] as tf.GradSaveFunc;
+    const z = tf.add(xi, tf.mul(n, nw)) as tf.Tensor4D;
+    probe?.see(probe.layer, z);
+    const { a, mean, r, y } = normaliseAndStyle(z, s1 as tf.Tensor4D, sh as tf.Tensor4D);
+    save([a, mean, r, s1, n, nw]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sm, sr, ss, sn, snw] = saved;
+        const g = normaliseAndStyleGrad(dy as tf.Tensor4D, sa as tf.Tensor4D, sm, sr, ss as tf.Tensor4D);
+        const dNoise = tf.sum(tf.mul(g.dz, snw), 3, true);
+        const dNoiseWeight = tf.sum(tf.mul(g.dz, sn), [0, 1, 2]);
+        return [g.dz, dNoise, dNoiseWeight, g.dScale1, g.dShift];
+      },
+    };
+  });
+  return op(x, noise, noiseWeight, scale1, shift) as tf.Tensor4D;
+}
+
+/**
+ * The epilogue as plain tfjs ops, differentiated by autodiff: the reference the fused op is
+ * tested against.
+ */
+export function epilogueReference(
+  x: tf.Tensor4D,
+  dlatent: tf.Tensor2D,
+  noise: tf.Tensor4D | null,
+  weights: EpilogueWeights,
+  probe?: { readonly layer: number; readonly see: PreActivationProbe },
+): tf.Tensor4D {
+  return tf.tidy(() => {
     let y: tf.Tensor4D = x;
     if (noise) y = tf.add(y, tf.mul(noise, weights.noiseWeight));
     probe?.see(probe.layer, y);
-    y = tf.leakyRelu(y, 0.2);
+    y = tf.leakyRelu(y, SLOPE);
     y = instanceNorm(y);
-    const style = tf.add(tf.matMul(dlatent, weights.styleWeight), weights.styleBias);
-    const batch = x.shape[0];
-    const scale = tf.reshape(tf.slice(style, [0, 0], [batch, channels]), [batch, 1, 1, channels]);
-    const shift = tf.reshape(tf.slice(style, [0, channels], [batch, channels]), [batch, 1, 1, channels]);
-    return tf.add(tf.mul(y, tf.add(scale, 1)), shift) as tf.Tensor4D;
+    const { scale1, shift } = styleOf(dlatent, weights, x.shape[3]);
+    return tf.add(tf.mul(y, scale1), shift) as tf.Tensor4D;
   });
 }

@@ -1,0 +1,74 @@
+/**
+ * The fused LayerEpilogue (one op with a hand-written gradient) against the same layer written
+ * as plain ops and differentiated by autodiff: the forward bit for bit, every gradient (the
+ * input, the noise map, the noise strength, the dlatent, the style affine) to float rounding.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { epilogue, epilogueReference, type EpilogueWeights } from '../src/stylegan/layers.js';
+import { gaussian } from '../src/util/random.js';
+import { useTestBackend } from './helpers/backend.js';
+
+beforeAll(async () => {
+  await useTestBackend();
+});
+
+const B = 2;
+const S = 8;
+const C = 6;
+const D = 16;
+
+function tensor(seed: string, shape: number[], scale = 1): tf.Tensor {
+  return tf.tensor(gaussian(seed, shape.reduce((a, b) => a * b, 1)).map((v) => v * scale), shape);
+}
+
+/** Largest |a - b| over the largest |b|: the error relative to the gradient's size. */
+async function relativeError(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const [x, y] = [await a.data(), await b.data()];
+  let err = 0;
+  let size = 0;
+  for (let i = 0; i < x.length; i++) {
+    err = Math.max(err, Math.abs(x[i] - y[i]));
+    size = Math.max(size, Math.abs(y[i]));
+  }
+  return err / size;
+}
+
+describe.each([true, false])('fused epilogue (noise %s)', (withNoise) => {
+  it('matches the autodiff reference: forward bit for bit, gradients within 2e-6 relative', async () => {
+    const x = tensor('x', [B, S, S, C], 2);
+    const noise = tensor('noise', [B, S, S, 1]);
+    const noiseWeight = tensor('nw', [C], 0.3);
+    const dlatent = tensor('w', [B, D]);
+    const styleWeight = tensor('A', [D, 2 * C], 0.25);
+    const styleBias = tensor('b', [2 * C], 0.1);
+    const upstream = tensor('dy', [B, S, S, C]);
+    const run = (layer: typeof epilogue) => (xi: tf.Tensor, n: tf.Tensor, nw: tf.Tensor, w: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => {
+      const weights: EpilogueWeights = { noiseWeight: nw as tf.Tensor1D, styleWeight: a as tf.Tensor2D, styleBias: b as tf.Tensor1D };
+      // A weighted sum, so every output element carries its own upstream gradient.
+      return tf.sum(tf.mul(layer(xi as tf.Tensor4D, w as tf.Tensor2D, withNoise ? (n as tf.Tensor4D) : null, weights), upstream)) as tf.Scalar;
+    };
+    const inputs = [x, noise, noiseWeight, dlatent, styleWeight, styleBias];
+    const weightsOf = { noiseWeight: noiseWeight as tf.Tensor1D, styleWeight: styleWeight as tf.Tensor2D, styleBias: styleBias as tf.Tensor1D };
+    const fusedOut = epilogue(x as tf.Tensor4D, dlatent as tf.Tensor2D, withNoise ? (noise as tf.Tensor4D) : null, weightsOf);
+    const refOut = epilogueReference(x as tf.Tensor4D, dlatent as tf.Tensor2D, withNoise ? (noise as tf.Tensor4D) : null, weightsOf);
+    expect(Buffer.from((await fusedOut.data()).buffer).equals(Buffer.from((await refOut.data()).buffer))).toBe(true);
+
+    // Without noise the noise map and strength are not inputs of the layer: differentiate the rest.
+    const wrt = withNoise ? [0, 1, 2, 3, 4, 5] : [0, 3, 4, 5];
+    const partial = (layer: typeof epilogue) => (...v: tf.Tensor[]) => {
+      const all = [...inputs];
+      wrt.forEach((k, j) => (all[k] = v[j]));
+      return run(layer)(...(all as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]));
+    };
+    const fused = tf.grads(partial(epilogue))(wrt.map((k) => inputs[k]));
+    const reference = tf.grads(partial(epilogueReference))(wrt.map((k) => inputs[k]));
+    const names = ['x', 'noise', 'noise weight', 'dlatent', 'style weight', 'style bias'];
+    for (let j = 0; j < wrt.length; j++) {
+      const err = await relativeError(fused[j], reference[j]);
+      expect(err, `gradient of ${names[wrt[j]]}`).toBeLessThan(2e-6);
+      expect(Math.max(...Array.from(await reference[j].abs().data())), `gradient of ${names[wrt[j]]} is not trivially zero`).toBeGreaterThan(1e-3);
+    }
+    tf.dispose([...inputs, upstream, fusedOut, refOut, ...fused, ...reference]);
+  });
+});
