@@ -43,13 +43,19 @@ export interface BenchOptions {
   readonly backend?: string;
 }
 
-export async function runBench(o: BenchOptions): Promise<BenchResult> {
+/** The backend, a random-weight generator of the asked size, a unit Gaussian fit and a noise target. */
+export async function benchSetup(o: BenchOptions) {
   const backend = await initBackend(o.backend);
   const cfg = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: o.res, fmapBase: o.fmapBase };
   const synthesis = Synthesis.fromStateDict(randomSynthesisStateDict(cfg, 1, 0.1), 'random weights', cfg);
   const low = o.res / o.factor;
   const fit = { mean: new Float32Array(cfg.dlatentSize), std: new Float32Array(cfg.dlatentSize).fill(1) };
   const target = tf.tidy(() => tf.clipByValue(tf.add(tf.tensor4d(gaussian('bench-target', low * low * 3), [1, low, low, 3]), 0.5), 0, 1) as tf.Tensor4D);
+  return { backend, synthesis, fit, target };
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchResult> {
+  const { backend, synthesis, fit, target } = await benchSetup(o);
   const tensorsBefore = tf.memory().numTensors;
   const times: number[] = [];
   let last = 0;
