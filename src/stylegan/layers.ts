@@ -86,10 +86,15 @@ export function epilogue(
 const SLOPE = 0.2;
 const INSTANCE_NORM_EPS = 1e-5;
 
-/** Forward of the fused epilogue from the pre-activation z: the same ops as the reference. */
+/**
+ * Forward of the fused epilogue from the pre-activation z: the reference's values bit for bit.
+ * The moments are written out because tf.moments adds a full-size cast; squaredDifference
+ * rounds exactly as square(sub) does (one product of the same difference).
+ */
 function normaliseAndStyle(z: tf.Tensor4D, scale1: tf.Tensor4D, shift: tf.Tensor4D) {
   const a = tf.leakyRelu(z, SLOPE);
-  const { mean, variance } = tf.moments(a, [1, 2], true);
+  const mean = tf.mean(a, [1, 2], true);
+  const variance = tf.mean(tf.squaredDifference(a, mean), [1, 2], true);
   const r = tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPS));
   const y = tf.add(tf.mul(tf.mul(tf.sub(a, mean), r), scale1), shift) as tf.Tensor4D;
   return { a, mean, r, y };
@@ -97,16 +102,16 @@ function normaliseAndStyle(z: tf.Tensor4D, scale1: tf.Tensor4D, shift: tf.Tensor
 
 /**
  * Backward of normaliseAndStyle from the saved LeakyReLU output a and statistics: the
- * gradients of z, of (1 + scale) and of shift.
+ * gradients of z, of (1 + scale) and of shift. With n = H W, dXn = dY (1 + scale), so
+ * mean(dXn) = (1 + scale) dShift / n and mean(dXn Xn) = (1 + scale) dScale / n: two reductions
+ * serve all four.
  */
 function normaliseAndStyleGrad(dy: tf.Tensor4D, a: tf.Tensor4D, mean: tf.Tensor, r: tf.Tensor, scale1: tf.Tensor4D) {
+  const n = a.shape[1] * a.shape[2];
   const xn = tf.mul(tf.sub(a, mean), r);
   const dScale1 = tf.sum(tf.mul(dy, xn), [1, 2], true);
   const dShift = tf.sum(dy, [1, 2], true);
-  const dxn = tf.mul(dy, scale1);
-  const meanDxn = tf.mean(dxn, [1, 2], true);
-  const meanDxnXn = tf.mean(tf.mul(dxn, xn), [1, 2], true);
-  const da = tf.mul(tf.sub(tf.sub(dxn, meanDxn), tf.mul(xn, meanDxnXn)), r);
+  const da = tf.mul(tf.sub(tf.sub(dy, tf.div(dShift, n)), tf.mul(xn, tf.div(dScale1, n))), tf.mul(scale1, r));
   // LeakyReLU has a positive slope on both sides, so z > 0 exactly where a > 0.
   const dz = tf.where(tf.greater(a, 0), da, tf.mul(da, SLOPE)) as tf.Tensor4D;
   return { dz, dScale1, dShift };
