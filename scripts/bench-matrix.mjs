@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 /**
- * Runs `pulse bench --json` over the configurations BENCHMARKS.md records, each in its own
- * process (a backend is process-global), appending one JSON line per run to the output file
- * and printing a markdown table at the end. A failed run (e.g. out of memory) is recorded
- * with its error, and the matrix goes on.
+ * Step speed and memory of this project, and with --official of the official PULSE code, size by
+ * size in one run on one machine (machines of one kind differ: only numbers of one run compare).
+ * Each configuration runs in its own process (a backend is process-global): ours is
+ * `pulse bench ... --json`, the official one ../shared/ref/pulse_ref.py's `speed` under
+ * `/usr/bin/time -v` for its peak RSS. One JSON line per run is appended to --out (a failed run,
+ * e.g. out of memory, is recorded with its error and the matrix goes on), and a markdown table
+ * with the CPU model and flags is printed at the end, from this run's lines only.
  *
- *   node scripts/bench-matrix.mjs [--backends tensorflow,wasm] [--out bench-results.jsonl] [--only 64,256,1024] [--batches 1,4] [--steps 8,5,3]
+ *   node scripts/bench-matrix.mjs [--backends tensorflow,wasm] [--official] [--out FILE]
+ *        [--only 64,256,1024] [--batches 1,4] [--steps 8,5,3]
  *
  * --steps gives the steps per run for 64, 256 and 1024 px; the first step is warm-up and
- * excluded from the median.
+ * excluded from the median. --official needs the reference set up as ../shared/ref/README.md
+ * says (.cache/pulse_ref and .cache/tvenv; PULSE_REF_DIR and PULSE_REF_PYTHON override them).
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -21,12 +27,11 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const backends = opt('backends', 'tensorflow,wasm').split(',');
+const backends = opt('backends', 'tensorflow,wasm').split(',').filter(Boolean);
+const official = args.includes('--official');
 const out = path.resolve(opt('out', 'bench-results.jsonl'));
 const only = opt('only', '64,256,1024').split(',').map(Number);
 const batches = opt('batches', '1,4').split(',').map(Number);
-/** Official PULSE (PyTorch 2.13 CPU, 2 threads, batch 1) on this machine, from ../shared/GUIDE.md. */
-const OFFICIAL = { 64: 0.33, 256: 0.76, 1024: 11.5 };
 const steps = opt('steps', '8,5,3').split(',').map(Number);
 const CONFIGS = [
   { res: 64, factor: 8, steps: steps[0] },
@@ -34,39 +39,96 @@ const CONFIGS = [
   { res: 1024, factor: 64, steps: steps[2] },
 ].filter((c) => only.includes(c.res));
 
-for (const backend of backends) {
-  for (const c of CONFIGS) {
-    for (const batch of batches) {
+const REF_DIR = path.resolve(ROOT, process.env.PULSE_REF_DIR ?? '.cache/pulse_ref');
+const REF_PYTHON = path.resolve(ROOT, process.env.PULSE_REF_PYTHON ?? '.cache/tvenv/bin/python');
+const REF_SCRIPT = path.resolve(ROOT, '../shared/ref/pulse_ref.py');
+if (official && !(existsSync(REF_PYTHON) && existsSync(path.join(REF_DIR, 'PULSE.py')) && existsSync(REF_SCRIPT))) {
+  console.error(`bench-matrix: --official needs the official code set up (../shared/ref/README.md): ${REF_DIR}/PULSE.py and ${REF_PYTHON}`);
+  process.exit(2);
+}
+
+/** The CPU as /proc/cpuinfo names it, with the vector extensions that decide conv speed. */
+function cpuDescription() {
+  const model = cpus()[0]?.model?.trim() ?? 'unknown CPU';
+  let flags = [];
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const have = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
+    flags = ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_tile'].filter((f) => have.has(f));
+  } catch {
+    // not Linux: the model alone
+  }
+  return `${model}, ${cpus().length} threads, ${flags.join(' ') || 'no AVX2'}`;
+}
+
+/** Peak RSS in MB from `/usr/bin/time -v` output. */
+function maxRssMb(stderr) {
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return m ? Number(m[1]) / 1024 : null;
+}
+
+function lastJson(stdout) {
+  return JSON.parse(stdout.trim().split('\n').pop());
+}
+
+function failure(stderr, status, signal) {
+  const lines = (stderr || '').trim().split('\n').filter((l) => /error|Error|memory|abort|Killed|Check failed/i.test(l));
+  return lines.slice(-2).join(' | ') || `exit ${status ?? signal}`;
+}
+
+const cpu = cpuDescription();
+const runId = new Date().toISOString();
+const rows = [];
+function record(row) {
+  const full = { ...row, cpu, run: runId, date: new Date().toISOString() };
+  rows.push(full);
+  appendFileSync(out, `${JSON.stringify(full)}\n`);
+  process.stderr.write(`${JSON.stringify(full)}\n`);
+}
+
+for (const c of CONFIGS) {
+  for (const batch of batches) {
+    if (official) {
+      const argv = ['-v', REF_PYTHON, REF_SCRIPT, 'speed', `res=${c.res}`, 'fmap_base=8192', `factor=${c.factor}`, `steps=${c.steps}`, `batch=${batch}`, 'threads=2'];
+      const t0 = Date.now();
+      const r = spawnSync('/usr/bin/time', argv, { cwd: ROOT, env: { ...process.env, PULSE_REF_DIR: REF_DIR }, encoding: 'utf8', maxBuffer: 1 << 26 });
+      let row;
+      try {
+        const j = lastJson(r.stdout);
+        row = { backend: `official (torch ${j.torch})`, res: c.res, factor: c.factor, batch, steps: c.steps, median_step_s: j.median_step_s, peak_rss_mb: maxRssMb(r.stderr) };
+      } catch {
+        row = { backend: 'official', res: c.res, factor: c.factor, batch, failed: true, error: failure(r.stderr, r.status, r.signal) };
+      }
+      record({ ...row, wall_s: (Date.now() - t0) / 1000 });
+    }
+    for (const backend of backends) {
       const argv = ['bin/pulse.mjs', 'bench', '--res', c.res, '--fmap-base', 8192, '--factor', c.factor, '--batch', batch, '--steps', c.steps, '--json'].map(String);
       const t0 = Date.now();
       const r = spawnSync(process.execPath, argv, { cwd: ROOT, env: { ...process.env, PULSE_BACKEND: backend }, encoding: 'utf8', maxBuffer: 1 << 26 });
       let row;
       try {
-        row = JSON.parse(r.stdout.trim().split('\n').pop());
+        row = lastJson(r.stdout);
       } catch {
-        const err = (r.stderr || '').trim().split('\n').filter((l) => /error|Error|memory|abort/i.test(l)).slice(-2).join(' | ');
-        row = { backend, res: c.res, factor: c.factor, batch, failed: true, error: err || `exit ${r.status ?? r.signal}` };
+        row = { backend, res: c.res, factor: c.factor, batch, failed: true, error: failure(r.stderr, r.status, r.signal) };
       }
-      row.wall_s = (Date.now() - t0) / 1000;
-      row.date = new Date().toISOString();
-      appendFileSync(out, `${JSON.stringify(row)}\n`);
-      process.stderr.write(`${JSON.stringify(row)}\n`);
+      record({ ...row, wall_s: (Date.now() - t0) / 1000 });
     }
   }
 }
 
-if (existsSync(out)) {
-  const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  console.log('| backend | res | factor | batch | s/step (median) | s/step per image | vs official (batch 1: 0.33/0.76/11.5 s) | first step s | peak RSS MB | peak tensor MB |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of rows) {
-    if (r.failed) {
-      console.log(`| ${r.backend} | ${r.res} | ${r.factor} | ${r.batch} | failed: ${r.error} | | | | | |`);
-      continue;
-    }
-    const ratio = r.median_step_s / OFFICIAL[r.res];
-    console.log(
-      `| ${r.backend} | ${r.res} | ${r.factor} | ${r.batch} | ${r.median_step_s.toFixed(3)} | ${(r.median_step_s / r.batch).toFixed(3)} | ${ratio.toFixed(2)}x | ${r.first_step_s.toFixed(2)} | ${r.peak_rss_mb.toFixed(0)} | ${r.peak_tensor_mb.toFixed(0)} |`,
-    );
+const officialOf = (r) => rows.find((o) => o.backend.startsWith('official') && !o.failed && o.res === r.res && o.batch === r.batch);
+console.log(`CPU: ${cpu}; run ${runId}\n`);
+console.log('| backend | res (factor) | batch | s/step (median) | s/step per solution | vs official, same run | peak RSS MB | vs official RSS |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const r of rows) {
+  if (r.failed) {
+    console.log(`| ${r.backend} | ${r.res} (${r.factor}x) | ${r.batch} | failed: ${r.error} | | | | |`);
+    continue;
   }
+  const o = r.backend.startsWith('official') ? undefined : officialOf(r);
+  const time = o ? `${(r.median_step_s / o.median_step_s).toFixed(2)}x` : '';
+  const rss = o && o.peak_rss_mb && r.peak_rss_mb ? `${(r.peak_rss_mb / o.peak_rss_mb).toFixed(2)}x` : '';
+  console.log(
+    `| ${r.backend} | ${r.res} (${r.factor}x) | ${r.batch} | ${r.median_step_s.toFixed(3)} | ${(r.median_step_s / r.batch).toFixed(3)} | ${time} | ${r.peak_rss_mb?.toFixed(0) ?? ''} | ${rss} |`,
+  );
 }
