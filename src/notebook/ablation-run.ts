@@ -28,14 +28,14 @@ export async function planAblation(configs: readonly AxisConfig[]): Promise<Map<
   return runsByAxis;
 }
 
-/** What one pass did for one knob. */
-export interface AblationPassRow {
+/** What one pass did for one knob (a type, not an interface, so that it is a table row for showTable). */
+export type AblationPassRow = {
   readonly knob: string;
   readonly runs: number;
   readonly 'already finished': number;
   readonly ran: number;
   readonly failed: number;
-}
+};
 
 /**
  * `runExperiment` for each knob's config in turn, without a progress bar; the runner's error,
