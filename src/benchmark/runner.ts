@@ -65,26 +65,6 @@ export function parseMethods(text: string | readonly string[]): BenchMethod[] {
   return [...set];
 }
 
-/**
- * Parses --seeds: a count N (N PULSE runs per face, seeds base, base + d, ..., base + (N-1) d with
- * d = duplicates, so no two solutions share a seed) or an explicit comma list "1,5,9".
- */
-export function parseSeeds(text: string, base: number, duplicates: number): number[] {
-  const t = text.trim();
-  if (t.includes(',')) {
-    const seeds = t.split(',').map((s) => {
-      const n = Number(s);
-      if (s.trim() === '' || !Number.isInteger(n)) throw new Error(`--seeds "${text}": "${s}" is not an integer`);
-      return n;
-    });
-    if (new Set(seeds).size !== seeds.length) throw new Error(`--seeds "${text}" lists a seed twice`);
-    return seeds;
-  }
-  const n = Number(t);
-  if (t === '' || !Number.isInteger(n) || n < 1) throw new Error(`--seeds "${text}" must be a count >= 1 or a comma-separated list of seeds`);
-  return Array.from({ length: n }, (_, i) => base + i * duplicates);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Config and plan
 
