@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { saveTorchCheckpoint } from '../src/io/torch-checkpoint-writer.js';
 import { DEFAULT_SYNTHESIS_CONFIG } from '../src/stylegan/config.js';
-import { randomMappingStateDict, randomSynthesisStateDict } from '../src/stylegan/init.js';
+import { randomMappingStateDict, randomSynthesisStateDict } from '../src/stylegan/random-weights.js';
 
 const { values } = parseArgs({
   options: {

@@ -17,17 +17,12 @@ import { registerBenchmark } from '../src/cli/benchmark.js';
 import { type BenchManifest, makeBenchData, readBenchImage, readBenchManifest, verifyBenchData } from '../src/benchmark/bench-data.js';
 import { esrganPlan, loadEsrgan, upscaleBicubic, upscaleNearest } from '../src/benchmark/baselines.js';
 import { SAME_PERSON_THRESHOLD, compareIdentity, diversity, pixelDistance } from '../src/benchmark/identity.js';
-import {
-  type BenchMethod,
-  type BenchResultLine,
-  BENCH_CONFIG_FILE,
-  parseMethods,
-  parseSeeds,
-  planBenchmark,
-  runBenchmark,
-  benchmarkConfig,
-  measureOutput,
-} from '../src/benchmark/runner.js';
+import { type BenchMethod, parseMethods } from '../src/benchmark/methods.js';
+import { BENCH_CONFIG_FILE, benchmarkConfig } from '../src/benchmark/benchmark-config.js';
+import { planBenchmark } from '../src/benchmark/plan.js';
+import type { BenchResultLine } from '../src/benchmark/result-line.js';
+import { measureOutput } from '../src/benchmark/measure-output.js';
+import { runBenchmark } from '../src/benchmark/runner.js';
 import { distributionFigure } from '../src/benchmark/distribution-plots.js';
 import { type OutputRow, TABLE_METRICS, summarizeBenchmark, tableHeader } from '../src/benchmark/summary.js';
 import { readImage, toBytesLikeTorchvision } from '../src/io/image.js';
@@ -245,7 +240,7 @@ describe('pulse benchmark', () => {
     out,
     methods: parseMethods('pulse,bicubic,nearest,esrgan'),
     factor: 4,
-    seeds: parseSeeds('2', 1, 1),
+    seeds: [1, 2],
     pulse: { steps: 2 },
     model: modelDir,
     niqeParams: NIQE_PARAMS,

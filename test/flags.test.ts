@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { integerFlag, integerListFlag, numberFlag, parseInteger, parseNumber } from '../src/cli/flags.js';
+import { integerFlag, integerListFlag, numberFlag, parseInteger, parseNumber, parseSeeds } from '../src/cli/flags.js';
 
 describe('flag parsers', () => {
   it('integers: accepted forms and errors that name the flag and the rule', () => {
@@ -20,5 +20,20 @@ describe('flag parsers', () => {
     expect(integerListFlag('factors', { min: 2 })('8,16, 32')).toEqual([8, 16, 32]);
     expect(() => integerListFlag('factors', { min: 2 })('8,,16')).toThrow('--factors "8,,16" has an empty element');
     expect(() => integerListFlag('factors', { min: 2 })('8,1')).toThrow('--factors "8,1": element "1" must be an integer >= 2');
+  });
+  it('seeds: a count spaced by duplicates, or a checked list', () => {
+    expect(parseSeeds('seeds', '3', 1, 1)).toEqual([1, 2, 3]);
+    expect(parseSeeds('seeds', ' 3 ', 10, 4)).toEqual([10, 14, 18]);
+    expect(parseSeeds('seeds', '1,5, 9', 1, 4)).toEqual([1, 5, 9]);
+    expect(parseSeeds('seeds', '9,1', 1, 1)).toEqual([9, 1]);
+    expect(() => parseSeeds('seeds', '0', 1, 1)).toThrow('--seeds "0" must be a count >= 1 or a comma-separated list of seeds');
+    expect(() => parseSeeds('seeds', '', 1, 1)).toThrow('must be a count >= 1');
+    expect(() => parseSeeds('seeds', '2.5', 1, 1)).toThrow('must be a count >= 1');
+    expect(() => parseSeeds('seeds', '1,x', 1, 1)).toThrow('--seeds "1,x": element "x" is not an integer');
+    expect(() => parseSeeds('seeds', '1,,2', 1, 1)).toThrow('--seeds "1,,2" has an empty element');
+    expect(() => parseSeeds('seeds', '3,1,3', 1, 1)).toThrow('--seeds "3,1,3" lists seed 3 twice');
+    expect(() => parseSeeds('seeds', '1,3', 1, 4)).toThrow('seeds 1 and 3 are closer than --duplicates 4');
+    expect(() => parseSeeds('seeds', '2', 1.5, 1)).toThrow('base seed 1.5');
+    expect(() => parseSeeds('seeds', '2', 1, 0)).toThrow('duplicates 0 must be an integer >= 1');
   });
 });

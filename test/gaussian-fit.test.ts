@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamingMoments, fitGaussian, fitGaussianOn } from '../src/pulse/gaussian-fit.js';
 import { Mapping } from '../src/stylegan/mapping.js';
-import { randomMappingStateDict } from '../src/stylegan/init.js';
+import { randomMappingStateDict } from '../src/stylegan/random-weights.js';
 import { readNpy } from '../src/io/npy.js';
 import { loadTorchCheckpoint } from '../src/io/torch-checkpoint.js';
 import { maxAbs, maxAbsErrorRatio } from '../src/parity/check.js';

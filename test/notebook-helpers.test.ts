@@ -15,7 +15,7 @@ import { expandGrid, listImages } from '../src/experiments/grid.js';
 import { type ResultLine, readAllResults } from '../src/experiments/results.js';
 import { planExperiment, runExperiment } from '../src/experiments/runner.js';
 import { type BenchManifest, makeBenchData, readBenchManifest } from '../src/benchmark/bench-data.js';
-import type { BenchResultLine } from '../src/benchmark/runner.js';
+import type { BenchResultLine } from '../src/benchmark/result-line.js';
 import type { BenchmarkSummary } from '../src/benchmark/summary.js';
 import type { Interval } from '../src/util/student-t.js';
 import { type RgbImage, readImage, writePng } from '../src/io/image.js';

@@ -16,7 +16,7 @@ import { projectToSphere, rowNorm } from '../src/pulse/spherical.js';
 import { scheduleFactor } from '../src/pulse/schedules.js';
 import { toDlatents, type PulseGenerator } from '../src/pulse/generator-interface.js';
 import { Synthesis } from '../src/stylegan/synthesis.js';
-import { randomSynthesisStateDict } from '../src/stylegan/init.js';
+import { randomSynthesisStateDict } from '../src/stylegan/random-weights.js';
 import { DEFAULT_SYNTHESIS_CONFIG, noiseSide } from '../src/stylegan/config.js';
 import { maxAbs } from '../src/parity/check.js';
 import { gaussian } from '../src/util/random.js';

@@ -12,7 +12,7 @@ import { Mapping } from '../src/stylegan/mapping.js';
 import { fusedUpscaleFilter } from '../src/stylegan/synthesis.js';
 import { toTfLayout } from '../src/stylegan/weights.js';
 import { inferSynthesisConfig, mappingParamSpec, synthesisParamSpec } from '../src/stylegan/params.js';
-import { randomMappingStateDict, randomSynthesisStateDict } from '../src/stylegan/init.js';
+import { randomMappingStateDict, randomSynthesisStateDict } from '../src/stylegan/random-weights.js';
 import { DEFAULT_SYNTHESIS_CONFIG, type SynthesisConfig, blockChannels, noiseSide, numLayers } from '../src/stylegan/config.js';
 import type { StateDict } from '../src/io/state-dict.js';
 import { readNpy } from '../src/io/npy.js';

@@ -14,7 +14,7 @@ import { type PlotlyFigure, type PlotlyTrace, renderPlotSvg } from '../plot/plot
 import { gridCell } from '../plot/subplot-grid.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/files.js';
 import { METHOD_COLOURS } from './method-colours.js';
-import type { BenchMethod } from './runner.js';
+import type { BenchMethod } from './methods.js';
 import type { OutputRow, PlotHook } from './summary.js';
 
 /** The panels, in order: a metric of OutputRow, its axis title and whether its axis is logarithmic. */

@@ -4,7 +4,7 @@
  * (#7f7f7f): plotly draws its axes, ticks and text in #444444, so a darker grey would read as
  * part of the frame.
  */
-import type { BenchMethod } from './runner.js';
+import type { BenchMethod } from './methods.js';
 
 export const METHOD_COLOURS: Readonly<Record<BenchMethod, string>> = {
   hr: '#7f7f7f',

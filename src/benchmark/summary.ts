@@ -31,14 +31,10 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/files.js';
 import { type Interval, tInterval } from '../util/student-t.js';
 import { readBenchManifest } from './bench-data.js';
 import { type Diversity, diversity } from './identity.js';
-import {
-  BENCH_CONFIG_FILE,
-  type BenchMethod,
-  type BenchResultLine,
-  type BenchmarkConfig,
-  isBenchLine,
-  planBenchmark,
-} from './runner.js';
+import { BENCH_CONFIG_FILE, type BenchmarkConfig } from './benchmark-config.js';
+import type { BenchMethod } from './methods.js';
+import { planBenchmark } from './plan.js';
+import { type BenchResultLine, isBenchLine } from './result-line.js';
 
 // ---------------------------------------------------------------------------------------------
 // Rows and metrics

@@ -9,11 +9,12 @@ import { type Command, Option } from 'commander';
 import { describePick, pickShard } from '../run-store/shard.js';
 import { fetchNiqeParams } from '../metrics/niqe-model.js';
 import { BICUBIC_KERNELS, type BicubicKernel } from '../benchmark/baselines.js';
-import { BENCH_METHODS, parseMethods, parseSeeds, runBenchmark } from '../benchmark/runner.js';
+import { BENCH_METHODS, parseMethods } from '../benchmark/methods.js';
+import { runBenchmark } from '../benchmark/runner.js';
 import { distributionPlots } from '../benchmark/distribution-plots.js';
 import { summarizeBenchmark } from '../benchmark/summary.js';
 import { addPulseOptions, type PulseFlagValues, pulseOptionsFromFlags } from './options.js';
-import { integerFlag } from './flags.js';
+import { integerFlag, parseSeeds } from './flags.js';
 import { backendRequest } from './backend-flag.js';
 
 interface BenchmarkFlags extends PulseFlagValues {
@@ -89,7 +90,7 @@ export function registerBenchmark(program: Command): void {
       out: flags.out,
       methods,
       factor: flags.factor,
-      seeds: parseSeeds(flags.seeds, base, pulse.duplicates),
+      seeds: parseSeeds('seeds', flags.seeds, base, pulse.duplicates),
       pulse,
       model,
       gaussianFit: flags.gaussianFit,

@@ -67,3 +67,32 @@ export function numberFlag(flag: string, bounds: NumberBounds = {}): (text: stri
 export function integerListFlag(flag: string, bounds: NumberBounds = {}): (text: string) => number[] {
   return (text) => parseList(flag, text, (f, t) => parseInteger(f, t, bounds));
 }
+
+/**
+ * Parses a seeds flag (`pulse benchmark --seeds`): a count N, for N runs with seeds base,
+ * base + d, ..., base + (N - 1) d where d = `duplicates` (run seed s makes solutions s .. s + d - 1,
+ * so no two solutions share a seed), or an explicit comma list "1,5,9", whose seeds must then be
+ * at least `duplicates` apart for the same reason. A single seed is the list's one element: "5,"
+ * is not accepted; give the count 1 and the base seed instead.
+ */
+export function parseSeeds(flag: string, text: string, base: number, duplicates: number): number[] {
+  if (!Number.isSafeInteger(base)) throw new Error(`--${flag}: the base seed ${base} is not an integer`);
+  if (!Number.isSafeInteger(duplicates) || duplicates < 1) throw new Error(`--${flag}: duplicates ${duplicates} must be an integer >= 1`);
+  const t = text.trim();
+  if (!t.includes(',')) {
+    const n = Number(t);
+    if (t === '' || !Number.isSafeInteger(n) || n < 1) throw new Error(`--${flag} "${text}" must be a count >= 1 or a comma-separated list of seeds`);
+    return Array.from({ length: n }, (_, i) => base + i * duplicates);
+  }
+  const seeds = parseList(flag, t, (f, s) => parseInteger(f, s));
+  const sorted = [...seeds].sort((a, b) => a - b);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i] === sorted[i - 1]) throw new Error(`--${flag} "${text}" lists seed ${sorted[i]} twice`);
+    if (sorted[i] - sorted[i - 1] < duplicates) {
+      throw new Error(
+        `--${flag} "${text}": seeds ${sorted[i - 1]} and ${sorted[i]} are closer than --duplicates ${duplicates}, so their solutions would share seeds; space them at least ${duplicates} apart`,
+      );
+    }
+  }
+  return seeds;
+}

@@ -14,7 +14,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchManifest } from '../benchmark/bench-data.js';
 import { methodColour } from '../benchmark/method-colours.js';
-import type { BenchResultLine } from '../benchmark/runner.js';
+import type { BenchResultLine } from '../benchmark/result-line.js';
 import type { BenchmarkSummary, PlotHook } from '../benchmark/summary.js';
 import type { PlotlyFigure, PlotlyTrace } from '../plot/plot-svg.js';
 import { renderPlotSvg } from '../plot/plot-svg.js';

@@ -5,7 +5,7 @@
  * append. Several shards append to separate files in the same folder; readers merge them.
  *
  * Generic over the line type: a store knows only a line's id, status and seed; `isLine` says
- * whether a parsed record is a line of the caller's kind (experiments/results.ts, benchmark/runner.ts).
+ * whether a parsed record is a line of the caller's kind (experiments/results.ts, benchmark/result-line.ts).
  */
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';

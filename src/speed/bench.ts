@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/select.js';
 import { Synthesis } from '../stylegan/synthesis.js';
-import { randomSynthesisStateDict } from '../stylegan/init.js';
+import { randomSynthesisStateDict } from '../stylegan/random-weights.js';
 import { DEFAULT_SYNTHESIS_CONFIG } from '../stylegan/config.js';
 import { runPulse } from '../pulse/run.js';
 import { resolveOptions } from '../pulse/options.js';

@@ -12,7 +12,7 @@ import seedrandom from 'seedrandom';
 import { Synthesis } from '../stylegan/synthesis.js';
 import { Mapping } from '../stylegan/mapping.js';
 import { type SynthesisConfig, DEFAULT_MAPPING_CONFIG, DEFAULT_SYNTHESIS_CONFIG, noiseSide } from '../stylegan/config.js';
-import { randomMappingStateDict, randomSynthesisStateDict } from '../stylegan/init.js';
+import { randomMappingStateDict, randomSynthesisStateDict } from '../stylegan/random-weights.js';
 import { createOptimizer, type Optimizer, type OptimizerState } from '../pulse/optimizers.js';
 import { Discriminator, randomDiscriminatorStateDict, type DiscriminatorConfig } from './discriminator.js';
 import { discriminatorLoss, generatorLoss, r1Penalty } from './losses.js';

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveTorchCheckpoint } from '../../src/io/torch-checkpoint-writer.js';
-import { randomMappingStateDict, randomSynthesisStateDict } from '../../src/stylegan/init.js';
+import { randomMappingStateDict, randomSynthesisStateDict } from '../../src/stylegan/random-weights.js';
 import { DEFAULT_SYNTHESIS_CONFIG, type SynthesisConfig } from '../../src/stylegan/config.js';
 
 export const TINY_CONFIG: SynthesisConfig = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: 32, fmapBase: 128 };
