@@ -10,7 +10,7 @@ import { BicubicDownsampler } from '../src/pulse/bicubic.js';
 import { geocross, l2Loss, perImageMse } from '../src/pulse/losses.js';
 import { toDlatents } from '../src/pulse/generator-interface.js';
 import { Synthesis } from '../src/stylegan/synthesis.js';
-import { randomSynthesisStateDict } from '../src/stylegan/init.js';
+import { randomSynthesisStateDict } from '../src/stylegan/random-weights.js';
 import { DEFAULT_SYNTHESIS_CONFIG, noiseSide } from '../src/stylegan/config.js';
 import { gaussian } from '../src/util/random.js';
 import { useTestBackend } from './helpers/backend.js';
