@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { leanGradientsSupported, valueAndGradsLean } from '../src/backend/lean-gradients.js';
+import { leanGradientsSupported, valueAndGradsLean, variableGradsLean } from '../src/backend/lean-gradients.js';
 import { BicubicDownsampler } from '../src/pulse/bicubic.js';
 import { geocross, l2Loss, perImageMse } from '../src/pulse/losses.js';
 import { toDlatents } from '../src/pulse/generator-interface.js';
@@ -126,3 +126,23 @@ describe('valueAndGradsLean', () => {
     tf.dispose([x, g]);
   });
 });
+
+describe('variableGradsLean', () => {
+  it('matches tf.variableGrads by name, bit for bit, and leaves out a variable the value does not use', async () => {
+    const a = tf.variable(tensor2('a', [3, 4]), true, 'lean-test-a');
+    const b = tf.variable(tensor2('b', [4, 2]), true, 'lean-test-b');
+    const unused = tf.variable(tf.zeros([2]), true, 'lean-test-unused');
+    const f = () => tf.sum(tf.square(tf.leakyRelu(tf.matMul(a, b), 0.2))) as tf.Scalar;
+    const standard = tf.variableGrads(f, [a, b, unused]);
+    const lean = variableGradsLean(f, [a, b, unused]);
+    expect(Object.keys(lean.grads).sort()).toEqual(Object.keys(standard.grads).sort());
+    expect(Object.keys(lean.grads).sort()).toEqual(['lean-test-a', 'lean-test-b']);
+    for (const k of Object.keys(standard.grads)) expect(await lean.grads[k].data()).toEqual(await standard.grads[k].data());
+    expect(await lean.value.data()).toEqual(await standard.value.data());
+    tf.dispose([a, b, unused, standard.value, lean.value, ...Object.values(standard.grads), ...Object.values(lean.grads)]);
+  });
+});
+
+function tensor2(seed: string, shape: [number, number]): tf.Tensor2D {
+  return tf.tensor2d(gaussian(seed, shape[0] * shape[1]), shape);
+}

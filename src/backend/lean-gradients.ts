@@ -30,7 +30,7 @@ interface EngineInternals {
   startTape(): void;
   endTape(): void;
   scopedRun<T>(start: () => void, end: () => void, f: () => T): T;
-  tidy<T extends tf.TensorContainer>(name: string, f: () => T): T;
+  tidy<T>(name: string, f: () => T): T;
 }
 
 function engineInternals(): EngineInternals {
@@ -83,7 +83,26 @@ export function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly tf.Tensor
 export function valueAndGradsLean(f: (...xs: tf.Tensor[]) => tf.Scalar, xs: readonly tf.Tensor[]): { value: tf.Scalar; grads: tf.Tensor[] } {
   const engine = engineInternals();
   if (!leanGradientsSupported() || engine.state.gradientDepth > 0) return tf.valueAndGrads(f)([...xs]);
+  return leanPass(engine, f, xs, false) as { value: tf.Scalar; grads: tf.Tensor[] };
+}
 
+/**
+ * `tf.variableGrads` the lean way: the value of `f()` and the gradient of each variable it
+ * depends on, by variable name (variables it does not use are left out, as tfjs does).
+ */
+export function variableGradsLean(f: () => tf.Scalar, variables: readonly tf.Variable[]): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  const engine = engineInternals();
+  if (!leanGradientsSupported() || engine.state.gradientDepth > 0) return tf.variableGrads(f, [...variables]);
+  const { value, grads } = leanPass(engine, () => f(), variables, true);
+  const named: Record<string, tf.Tensor> = {};
+  variables.forEach((v, i) => {
+    const g = grads[i];
+    if (g) named[v.name] = g;
+  });
+  return { value, grads: named };
+}
+
+function leanPass(engine: EngineInternals, f: (...xs: tf.Tensor[]) => tf.Scalar, xs: readonly tf.Tensor[], allowMissing: boolean): { value: tf.Scalar; grads: (tf.Tensor | null)[] } {
   const y = engine.scopedRun(
     () => engine.startTape(),
     () => engine.endTape(),
@@ -126,8 +145,8 @@ export function valueAndGradsLean(f: (...xs: tf.Tensor[]) => tf.Scalar, xs: read
     }
     const grads = xs.map((x) => {
       const g = gradOf.get(x.id);
-      if (g === undefined) throw new Error('valueAndGradsLean: one of xs has no gradient (f does not depend on it)');
-      return g;
+      if (g === undefined && !allowMissing) throw new Error('valueAndGradsLean: one of xs has no gradient (f does not depend on it)');
+      return g ?? null;
     });
     for (const node of tape) if (node.saved) tf.dispose(node.saved);
     engine.state.activeTape = null;

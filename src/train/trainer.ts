@@ -6,6 +6,7 @@
  * RNG state is checkpointed, so a resumed run continues exactly where a killed one stopped.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { variableGradsLean } from '../backend/lean-gradients.js';
 import type { StateDict } from '../io/state-dict.js';
 import { gaussian } from '../util/random.js';
 import seedrandom from 'seedrandom';
@@ -174,7 +175,11 @@ export class Trainer {
     tf.dispose([...next, ...zeros, ...Object.values(grads)]);
   }
 
-  /** One step: D (with R1 every r1Interval steps), then G, then the EMA. */
+  /**
+   * One step: D (with R1 every r1Interval steps), then G, then the EMA. The D and G gradients
+   * free memory as they go (valueAndGradsLean, same values as tf.variableGrads); R1 is a
+   * gradient of a gradient and keeps tfjs's own.
+   */
   step(source: RealBatchSource): StepStats {
     const c = this.config;
     const B = c.batchSize;
@@ -187,7 +192,7 @@ export class Trainer {
     const fakes = tf.tidy(() => this.g.synthesis.forward(this.dlatents(this.g, 'd', B), this.noise('d', B)));
     let realScore = 0;
     let fakeScore = 0;
-    const dOut = tf.variableGrads(() => {
+    const dOut = variableGradsLean(() => {
       const fl = this.d.forward(this.augment(fakes, 'd:fake'));
       const rl = this.d.forward(this.augment(reals, 'd:real'));
       const scores = tf.keep(tf.stack([tf.mean(rl), tf.mean(fl)]));
@@ -210,7 +215,7 @@ export class Trainer {
     reals.dispose();
 
     // Generator.
-    const gOut = tf.variableGrads(() => {
+    const gOut = variableGradsLean(() => {
       const fake = this.g.synthesis.forward(this.dlatents(this.g, 'g', B), this.noise('g', B));
       return generatorLoss(this.d.forward(this.augment(fake, 'g:fake')));
     }, gVars);
