@@ -1,0 +1,112 @@
+/**
+ * The frozen-weight ops (src/stylegan/frozen-ops.ts) against tfjs's own: the same values and the
+ * same input gradients bit for bit, and a lower memory peak for a chain of them under a gradient
+ * (nothing of the forward pass is kept).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addFrozenBias, conv2dFrozen, conv2dTransposeFrozen, depthwiseConv2dFrozen } from '../src/stylegan/frozen-ops.js';
+import { valueAndGradsLean } from '../src/backend/lean-gradients.js';
+import { gaussian } from '../src/util/random.js';
+import { useTestBackend } from './helpers/backend.js';
+
+beforeAll(async () => {
+  await useTestBackend();
+});
+
+function tensor4(seed: string, shape: [number, number, number, number]): tf.Tensor4D {
+  return tf.tensor4d(gaussian(seed, shape.reduce((a, b) => a * b, 1)), shape);
+}
+
+async function sameBits(a: tf.Tensor, b: tf.Tensor): Promise<boolean> {
+  return Buffer.from((await a.data()).buffer).equals(Buffer.from((await b.data()).buffer));
+}
+
+const x = () => tensor4('x', [2, 8, 8, 6]);
+// The weights live as long as the model does: made once, outside every gradient scope.
+let W: Record<string, tf.Tensor4D | tf.Tensor1D>;
+beforeAll(() => {
+  W = {
+    b: tf.tensor1d(gaussian('b', 6)),
+    w: tensor4('w', [3, 3, 6, 5]),
+    w1: tensor4('w1', [1, 1, 6, 3]),
+    wt: tensor4('wt', [4, 4, 5, 6]),
+    k: tensor4('k', [3, 3, 6, 1]),
+  };
+});
+const w4 = (k: string) => W[k] as tf.Tensor4D;
+const cases: [string, (v: tf.Tensor4D) => tf.Tensor4D, (v: tf.Tensor4D) => tf.Tensor4D][] = [
+  ['bias add', (v) => addFrozenBias(v, W.b), (v) => tf.add(v, W.b) as tf.Tensor4D],
+  ['3x3 conv', (v) => conv2dFrozen(v, w4('w'), 'same'), (v) => tf.conv2d(v, w4('w'), 1, 'same')],
+  ['1x1 conv (toRGB)', (v) => conv2dFrozen(v, w4('w1'), 'valid'), (v) => tf.conv2d(v, w4('w1'), 1, 'valid')],
+  [
+    'fused upscale (transposed conv, stride 2)',
+    (v) => conv2dTransposeFrozen(v, w4('wt'), [2, 16, 16, 5]),
+    (v) => tf.conv2dTranspose(v, w4('wt'), [2, 16, 16, 5], 2, 'same'),
+  ],
+  ['blur (depthwise)', (v) => depthwiseConv2dFrozen(v, w4('k')), (v) => tf.depthwiseConv2d(v, w4('k'), 1, 'same')],
+];
+
+describe.each(cases)('%s with frozen weights', (_name, frozen, plain) => {
+  it('gives tfjs its values and input gradient, bit for bit', async () => {
+    const input = x();
+    const upstream = (out: tf.Tensor) => tf.sum(tf.mul(out, tf.tensor(gaussian('dy', out.size), out.shape))) as tf.Scalar;
+    const a = tf.tidy(() => frozen(input));
+    const b = tf.tidy(() => plain(input));
+    expect(a.shape).toEqual(b.shape);
+    expect(await sameBits(a, b)).toBe(true);
+    const ga = tf.grad((v: tf.Tensor) => upstream(frozen(v as tf.Tensor4D)))(input);
+    const gb = tf.grad((v: tf.Tensor) => upstream(plain(v as tf.Tensor4D)))(input);
+    expect(await sameBits(ga, gb)).toBe(true);
+    expect(Math.max(...Array.from(await gb.abs().data()))).toBeGreaterThan(0.1);
+    tf.dispose([input, a, b, ga, gb]);
+  });
+});
+
+describe('a chain of frozen ops under a gradient', () => {
+  it('keeps less of the forward pass alive than tfjs ops do', async () => {
+    const w = tensor4('cw', [3, 3, 16, 16]);
+    const bias = tf.tensor1d(gaussian('cb', 16));
+    const k = tf.tile(tf.tensor4d([1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16), [3, 3, 1, 1]), [1, 1, 16, 1]) as tf.Tensor4D;
+    const input = tensor4('cx', [1, 64, 64, 16]);
+    const chain = (conv: typeof conv2dFrozen, add: typeof addFrozenBias, blur: typeof depthwiseConv2dFrozen) => (v: tf.Tensor) => {
+      let y = v as tf.Tensor4D;
+      for (let i = 0; i < 4; i++) y = tf.leakyRelu(add(blur(conv(y, w, 'same'), k), bias), 0.2);
+      return tf.sum(y) as tf.Scalar;
+    };
+    const frozen = chain(conv2dFrozen, addFrozenBias, depthwiseConv2dFrozen);
+    const plain = chain(
+      (v, f, pad) => tf.conv2d(v, f, 1, pad),
+      (v, b) => tf.add(v, b) as tf.Tensor4D,
+      (v, f) => tf.depthwiseConv2d(v, f, 1, 'same'),
+    );
+    // Bytes alive when the forward pass has ended and the backward begins: what the tape keeps.
+    const engine = tf.engine() as unknown as { tidy: (...a: unknown[]) => unknown };
+    const kept = (f: (v: tf.Tensor) => tf.Scalar) => {
+      const tidy = engine.tidy;
+      let bytes = 0;
+      engine.tidy = function (this: unknown, ...a: unknown[]) {
+        const r = tidy.apply(this, a);
+        if (a[0] === 'forward') bytes = tf.memory().numBytes;
+        return r;
+      };
+      try {
+        const out = valueAndGradsLean(f, [input]);
+        return { bytes, out };
+      } finally {
+        engine.tidy = tidy;
+      }
+    };
+    const before = tf.memory().numBytes;
+    const p = kept(plain);
+    const q = kept(frozen);
+    expect(await sameBits(q.out.grads[0], p.out.grads[0])).toBe(true);
+    // Per layer tfjs keeps the conv input, the blur input, add's inputs and LeakyReLU's input;
+    // frozen ops leave LeakyReLU's. Measured: 17.2 layer-sized tensors against 5.0.
+    const tensorBytes = 64 * 64 * 16 * 4;
+    expect(p.bytes - before).toBeGreaterThanOrEqual(4 * 4 * tensorBytes);
+    const pOutputs = p.out.grads[0].size * 4 + 4; // p's gradient and value, alive while q runs
+    expect(q.bytes - before - pOutputs).toBeLessThanOrEqual(5 * tensorBytes + 4096);
+    tf.dispose([w, bias, k, input, p.out.value, q.out.value, ...p.out.grads, ...q.out.grads]);
+  });
+});
