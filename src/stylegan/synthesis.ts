@@ -11,6 +11,7 @@ import { type SynthesisConfig, blockChannels, blockName, numLayers } from './con
 import { epilogue, type EpilogueWeights, type PreActivationProbe, upscale2x } from './layers.js';
 import { inferSynthesisConfig, synthesisParamSpec, validateStateDict } from './params.js';
 import { type WeightSpec, Weights } from './weights.js';
+import { addFrozenBias, conv2dFrozen, conv2dTransposeFrozen, depthwiseConv2dFrozen } from './frozen-ops.js';
 
 /** He constant of an equalised layer: gain / sqrt(fan_in). */
 export function heScale(fanIn: number, gain: number): number {
@@ -47,6 +48,29 @@ export function fusedUpscaleFilter(filter: tf.Tensor): tf.Tensor4D {
     return tf.transpose(sum, [0, 1, 3, 2]) as tf.Tensor4D;
   });
 }
+
+/** The linear ops of a forward pass: tfjs's own when training, frozen-weight ones in a search. */
+interface LinearOps {
+  conv(x: tf.Tensor4D, filter: tf.Tensor4D, pad: 'same' | 'valid'): tf.Tensor4D;
+  convTranspose(x: tf.Tensor4D, filter: tf.Tensor4D, outShape: [number, number, number, number]): tf.Tensor4D;
+  blur(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D;
+  addBias(x: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D;
+}
+
+const TRAINABLE_OPS: LinearOps = {
+  conv: (x, filter, pad) => tf.conv2d(x, filter, 1, pad),
+  convTranspose: (x, filter, outShape) => tf.conv2dTranspose(x, filter, outShape, 2, 'same'),
+  blur: (x, filter) => tf.depthwiseConv2d(x, filter, 1, 'same'),
+  addBias: (x, bias) => tf.add(x, bias) as tf.Tensor4D,
+};
+
+/** With weights fixed, nothing of the forward pass need be kept for the backward (frozen-ops.ts). */
+const FROZEN_OPS: LinearOps = {
+  conv: conv2dFrozen,
+  convTranspose: conv2dTransposeFrozen,
+  blur: depthwiseConv2dFrozen,
+  addBias: addFrozenBias,
+};
 
 export interface SynthesisOptions {
   /** Raw weights as variables, for training. Default false (inference). */
@@ -119,6 +143,7 @@ export class Synthesis {
       throw new Error(`got ${noise.length} noise maps; this generator has ${this.numLayers} noise inputs`);
     }
     const w = (name: string) => this.weights.get(name);
+    const ops = this.weights.trainable ? TRAINABLE_OPS : FROZEN_OPS;
     return tf.tidy(() => {
       const styles = tf.unstack(dlatents, 1) as tf.Tensor2D[];
       let x: tf.Tensor4D | undefined;
@@ -130,23 +155,23 @@ export class Synthesis {
           const constant = tf.add(w(`${p}.const`), w(`${p}.bias`));
           y = tf.tile(constant, [batch, 1, 1, 1]) as tf.Tensor4D;
           y = epilogue(y, styles[l0], noise[l0], this.epi(`${p}.epi1`), probe && { layer: l0, see: probe });
-          y = tf.add(tf.conv2d(y, w(`${p}.conv.weight`) as tf.Tensor4D, 1, 'same'), w(`${p}.conv.bias`));
+          y = ops.addBias(ops.conv(y, w(`${p}.conv.weight`) as tf.Tensor4D, 'same'), w(`${p}.conv.bias`));
         } else {
           const k = this.weights.trainable ? this.blockConstants(i) : { blur: this.cache.get(`${i}.blur`) as tf.Tensor4D, fused: this.cache.get(`${i}.fused`) as tf.Tensor4D | undefined };
           const inp = x!;
           if (k.fused) {
             const [n, h, ww] = inp.shape;
-            y = tf.conv2dTranspose(inp, k.fused, [n, 2 * h, 2 * ww, c], 2, 'same');
+            y = ops.convTranspose(inp, k.fused, [n, 2 * h, 2 * ww, c]);
           } else {
-            y = tf.conv2d(upscale2x(inp), w(`${p}.conv0_up.weight`) as tf.Tensor4D, 1, 'same');
+            y = ops.conv(upscale2x(inp), w(`${p}.conv0_up.weight`) as tf.Tensor4D, 'same');
           }
-          y = tf.add(tf.depthwiseConv2d(y, k.blur, 1, 'same'), w(`${p}.conv0_up.bias`));
+          y = ops.addBias(ops.blur(y, k.blur), w(`${p}.conv0_up.bias`));
           y = epilogue(y, styles[l0], noise[l0], this.epi(`${p}.epi1`), probe && { layer: l0, see: probe });
-          y = tf.add(tf.conv2d(y, w(`${p}.conv1.weight`) as tf.Tensor4D, 1, 'same'), w(`${p}.conv1.bias`));
+          y = ops.addBias(ops.conv(y, w(`${p}.conv1.weight`) as tf.Tensor4D, 'same'), w(`${p}.conv1.bias`));
         }
         x = epilogue(y, styles[l0 + 1], noise[l0 + 1], this.epi(`${p}.epi2`), probe && { layer: l0 + 1, see: probe });
       });
-      return tf.add(tf.conv2d(x!, w('torgb.weight') as tf.Tensor4D, 1, 'valid'), w('torgb.bias')) as tf.Tensor4D;
+      return ops.addBias(ops.conv(x!, w('torgb.weight') as tf.Tensor4D, 'valid'), w('torgb.bias'));
     });
   }
 
