@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Synthesis } from '../src/stylegan/synthesis.js';
 import { Mapping } from '../src/stylegan/mapping.js';
-import { fusedUpscaleFilter } from '../src/stylegan/synthesis.js';
+import { fusedUpscaleFilter } from '../src/stylegan/modules/upscale-conv.js';
 import { toTfLayout } from '../src/stylegan/weights.js';
 import { inferSynthesisConfig, mappingParamSpec, synthesisParamSpec } from '../src/stylegan/params.js';
 import { randomMappingStateDict, randomSynthesisStateDict } from '../src/stylegan/random-weights.js';

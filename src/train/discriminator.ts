@@ -11,7 +11,7 @@ import type { StateDict } from '../io/state-dict.js';
 import { numel } from '../io/state-dict.js';
 import { gaussian } from '../util/random.js';
 import { type SynthesisConfig, featureMaps, log2Resolution } from '../stylegan/config.js';
-import { heScale } from '../stylegan/synthesis.js';
+import { heScale } from '../stylegan/param-decl.js';
 import { validateStateDict, type ParamSpec } from '../stylegan/params.js';
 import { type WeightSpec, Weights } from '../stylegan/weights.js';
 
