@@ -9,11 +9,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Synthesis } from '../src/stylegan/synthesis.js';
 import { Mapping } from '../src/stylegan/mapping.js';
-import { fusedUpscaleFilter } from '../src/stylegan/synthesis.js';
+import { fusedUpscaleFilter } from '../src/stylegan/modules/upscale-conv.js';
 import { toTfLayout } from '../src/stylegan/weights.js';
 import { inferSynthesisConfig, mappingParamSpec, synthesisParamSpec } from '../src/stylegan/params.js';
 import { randomMappingStateDict, randomSynthesisStateDict } from '../src/stylegan/random-weights.js';
-import { DEFAULT_SYNTHESIS_CONFIG, type SynthesisConfig, blockChannels, noiseSide, numLayers } from '../src/stylegan/config.js';
+import { synthesisParams } from '../src/stylegan/synthesis-layers.js';
+import { mappingParams } from '../src/stylegan/mapping-layers.js';
+import { DEFAULT_MAPPING_CONFIG, DEFAULT_SYNTHESIS_CONFIG, type SynthesisConfig, blockChannels, noiseSide, numLayers } from '../src/stylegan/config.js';
 import type { StateDict } from '../src/io/state-dict.js';
 import { readNpy } from '../src/io/npy.js';
 import { loadTorchCheckpoint } from '../src/io/torch-checkpoint.js';
@@ -157,6 +159,22 @@ describe('fused upscale + conv (blocks with output side >= 128)', () => {
 });
 
 const TINY: SynthesisConfig = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: 8, fmapBase: 32 };
+
+describe('parameters declared by the layers', () => {
+  it('every name is declared once, and only the blur buffers are left out of training', () => {
+    const cfg: SynthesisConfig = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: 256, fmapBase: 256 };
+    const params = synthesisParams(cfg);
+    expect(new Set(params.map((p) => p.name)).size).toBe(params.length);
+    expect(params.filter((p) => !p.trainable).map((p) => p.name)).toEqual(
+      [8, 16, 32, 64, 128, 256].map((s) => `blocks.${s}x${s}.conv0_up.intermediate.kernel`),
+    );
+    const net = Synthesis.fromStateDict(randomSynthesisStateDict(cfg, 1), 'random', cfg, { trainable: true });
+    expect(net.weights.variables()).toHaveLength(params.length - 6);
+    net.dispose();
+    const mapping = mappingParams(DEFAULT_MAPPING_CONFIG);
+    expect(new Set(mapping.map((p) => p.name)).size).toBe(mapping.length);
+  });
+});
 
 describe('state dict validation', () => {
   it('a missing tensor is named, with its expected shape; nothing is allocated', () => {

@@ -58,3 +58,30 @@ export function depthwiseConv2dFrozen(x: tf.Tensor4D, filter: tf.Tensor4D): tf.T
   }));
   return op(x) as tf.Tensor4D;
 }
+
+/** The linear ops of a forward pass: tfjs's own when the weights train, the frozen ones in a search. */
+export interface LinearOps {
+  conv(x: tf.Tensor4D, filter: tf.Tensor4D, pad: 'same' | 'valid'): tf.Tensor4D;
+  convTranspose(x: tf.Tensor4D, filter: tf.Tensor4D, outShape: [number, number, number, number]): tf.Tensor4D;
+  blur(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D;
+  addBias(x: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D;
+}
+
+const TRAINABLE_OPS: LinearOps = {
+  conv: (x, filter, pad) => tf.conv2d(x, filter, 1, pad),
+  convTranspose: (x, filter, outShape) => tf.conv2dTranspose(x, filter, outShape, 2, 'same'),
+  blur: (x, filter) => tf.depthwiseConv2d(x, filter, 1, 'same'),
+  addBias: (x, bias) => tf.add(x, bias) as tf.Tensor4D,
+};
+
+const FROZEN_OPS: LinearOps = {
+  conv: conv2dFrozen,
+  convTranspose: conv2dTransposeFrozen,
+  blur: depthwiseConv2dFrozen,
+  addBias: addFrozenBias,
+};
+
+/** The ops for weights that train (weight gradients needed) or not (a search: nothing kept). */
+export function linearOps(trainable: boolean): LinearOps {
+  return trainable ? TRAINABLE_OPS : FROZEN_OPS;
+}

@@ -6,29 +6,26 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../io/state-dict.js';
 import { type MappingConfig, DEFAULT_MAPPING_CONFIG } from './config.js';
 import { pixelNorm } from './layers.js';
+import { mappingLayers, mappingParams } from './mapping-layers.js';
+import type { EqualizedDense } from './modules/equalized-dense.js';
+import { weightSpecsOf } from './param-decl.js';
 import { mappingParamSpec, validateStateDict } from './params.js';
 import { type WeightSpec, Weights } from './weights.js';
 
+/** Layout, run-time scale and trainability of every mapping tensor, as its layer declares them. */
 export function mappingWeightSpecs(cfg: MappingConfig): Map<string, WeightSpec> {
-  const specs = new Map<string, WeightSpec>();
-  for (const [name, shape] of mappingParamSpec(cfg)) {
-    specs.set(
-      name,
-      name.endsWith('.weight')
-        ? { layout: 'linear', scale: Math.SQRT2 * shape[1] ** -0.5 * cfg.lrMul, trainable: true }
-        : { layout: 'plain', scale: cfg.lrMul, trainable: true },
-    );
-  }
-  return specs;
+  return weightSpecsOf(mappingParams(cfg));
 }
 
 export class Mapping {
   readonly config: MappingConfig;
   readonly weights: Weights;
+  private readonly layers: readonly EqualizedDense[];
 
   private constructor(config: MappingConfig, weights: Weights) {
     this.config = config;
     this.weights = weights;
+    this.layers = mappingLayers(config);
   }
 
   static fromStateDict(sd: StateDict, source: string, config: MappingConfig = DEFAULT_MAPPING_CONFIG, options: { trainable?: boolean } = {}): Mapping {
@@ -43,10 +40,7 @@ export class Mapping {
     }
     return tf.tidy(() => {
       let x = pixelNorm(z);
-      for (let i = 0; i < this.config.numLayers; i++) {
-        const y = tf.add(tf.matMul(x, this.weights.get(`dense${i}.weight`) as tf.Tensor2D), this.weights.get(`dense${i}.bias`));
-        x = tf.leakyRelu(y, 0.2) as tf.Tensor2D;
-      }
+      for (const layer of this.layers) x = layer.forward(x, this.weights);
       return x;
     });
   }

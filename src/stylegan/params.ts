@@ -1,63 +1,27 @@
 /**
- * The parameter names and shapes of the official PyTorch modules, so that a checkpoint is
- * checked tensor by tensor before anything is built from it.
+ * The parameter names and shapes of the official PyTorch modules (as their layers declare
+ * them), so that a checkpoint is checked tensor by tensor before anything is built from it.
  */
 import { type StateDict, shapeString } from '../io/state-dict.js';
-import {
-  type MappingConfig,
-  type SynthesisConfig,
-  DEFAULT_MAPPING_CONFIG,
-  blockChannels,
-  blockName,
-  featureMaps,
-} from './config.js';
+import { type MappingConfig, type SynthesisConfig, DEFAULT_MAPPING_CONFIG, featureMaps } from './config.js';
+import { mappingParams } from './mapping-layers.js';
+import type { ParamDecl } from './param-decl.js';
+import { synthesisParams } from './synthesis-layers.js';
 
 export type ParamSpec = Map<string, readonly number[]>;
 
-function addEpilogue(spec: Map<string, number[]>, prefix: string, channels: number, dlatent: number): void {
-  spec.set(`${prefix}.noise.weight`, [channels]);
-  spec.set(`${prefix}.style_mod.lin.weight`, [2 * channels, dlatent]);
-  spec.set(`${prefix}.style_mod.lin.bias`, [2 * channels]);
+/** Name -> PyTorch shape of declared parameters, in their order. */
+export function paramSpecOf(params: readonly ParamDecl[]): ParamSpec {
+  return new Map(params.map((p) => [p.name, p.shape]));
 }
 
 /** Every tensor of the official `G_synthesis` state_dict, in its order. */
 export function synthesisParamSpec(cfg: SynthesisConfig): ParamSpec {
-  const spec = new Map<string, number[]>();
-  const channels = blockChannels(cfg);
-  const d = cfg.dlatentSize;
-  channels.forEach((c, i) => {
-    const p = `blocks.${blockName(i)}`;
-    if (i === 0) {
-      spec.set(`${p}.const`, [1, c, 4, 4]);
-      spec.set(`${p}.bias`, [c]);
-      addEpilogue(spec, `${p}.epi1`, c, d);
-      spec.set(`${p}.conv.weight`, [c, c, 3, 3]);
-      spec.set(`${p}.conv.bias`, [c]);
-      addEpilogue(spec, `${p}.epi2`, c, d);
-    } else {
-      spec.set(`${p}.conv0_up.weight`, [c, channels[i - 1], 3, 3]);
-      spec.set(`${p}.conv0_up.bias`, [c]);
-      spec.set(`${p}.conv0_up.intermediate.kernel`, [1, 1, 3, 3]);
-      addEpilogue(spec, `${p}.epi1`, c, d);
-      spec.set(`${p}.conv1.weight`, [c, c, 3, 3]);
-      spec.set(`${p}.conv1.bias`, [c]);
-      addEpilogue(spec, `${p}.epi2`, c, d);
-    }
-  });
-  const last = channels[channels.length - 1];
-  spec.set('torgb.weight', [cfg.numChannels, last, 1, 1]);
-  spec.set('torgb.bias', [cfg.numChannels]);
-  return spec;
+  return paramSpecOf(synthesisParams(cfg));
 }
 
 export function mappingParamSpec(cfg: MappingConfig = DEFAULT_MAPPING_CONFIG): ParamSpec {
-  const spec = new Map<string, number[]>();
-  for (let i = 0; i < cfg.numLayers; i++) {
-    const fin = i === 0 ? cfg.latentSize : cfg.dlatentSize;
-    spec.set(`dense${i}.weight`, [cfg.dlatentSize, fin]);
-    spec.set(`dense${i}.bias`, [cfg.dlatentSize]);
-  }
-  return spec;
+  return paramSpecOf(mappingParams(cfg));
 }
 
 /**

@@ -1,24 +1,42 @@
 /**
  * Fresh weights for the official architecture, as the official modules initialise them
- * (equalised lr: weights ~ N(0, 1), biases 0, constant input 1, noise strengths 0, the
- * [1, 2, 1] blur). Used by benchmarks, tests and training.
+ * (each parameter's declared initialiser: equalised-lr weights ~ N(0, 1), biases 0, constant
+ * input 1, noise strengths 0, the [1, 2, 1] blur). Used by benchmarks, tests and training.
  */
 import type { StateDict } from '../io/state-dict.js';
 import { numel } from '../io/state-dict.js';
 import { gaussian } from '../util/random.js';
 import { type MappingConfig, type SynthesisConfig, DEFAULT_MAPPING_CONFIG } from './config.js';
-import { mappingParamSpec, synthesisParamSpec } from './params.js';
+import { mappingParams } from './mapping-layers.js';
+import type { ParamDecl } from './param-decl.js';
+import { synthesisParams } from './synthesis-layers.js';
 
-const BLUR = Float32Array.from([1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16));
+/**
+ * One parameter's initial values. Random draws are seeded by `<networkSeed>:<official name>`,
+ * so every tensor's values stay the same whatever else the network holds.
+ */
+function initialValues(param: ParamDecl, networkSeed: string, noiseStrength: number): Float32Array {
+  const n = numel(param.shape);
+  const init = param.init;
+  switch (init.kind) {
+    case 'normal': {
+      const draw = gaussian(`${networkSeed}:${param.name}`, n);
+      return init.divisor === 1 ? draw : draw.map((v) => v / init.divisor);
+    }
+    case 'constant':
+      return new Float32Array(n).fill(init.value);
+    case 'noise-strength':
+      return new Float32Array(n).fill(noiseStrength);
+    case 'values':
+      return init.values.slice();
+  }
+}
 
-function initTensor(name: string, shape: readonly number[], seed: string, noiseStrength: number): Float32Array {
-  const n = numel(shape);
-  if (name.endsWith('.intermediate.kernel')) return BLUR.slice();
-  if (name.endsWith('.const')) return new Float32Array(n).fill(1);
-  if (name.endsWith('.noise.weight')) return new Float32Array(n).fill(noiseStrength);
-  if (name.endsWith('.weight')) return gaussian(`${seed}:${name}`, n);
-  if (name === 'blocks.4x4.bias') return new Float32Array(n).fill(1);
-  return new Float32Array(n);
+/** A state dict of declared parameters at their initial values. */
+export function initialStateDict(params: readonly ParamDecl[], networkSeed: string, noiseStrength = 0): StateDict {
+  const sd: StateDict = new Map();
+  for (const p of params) sd.set(p.name, { shape: [...p.shape], data: initialValues(p, networkSeed, noiseStrength) });
+  return sd;
 }
 
 /**
@@ -26,17 +44,9 @@ function initTensor(name: string, shape: readonly number[], seed: string, noiseS
  * benchmark or test may want the noise path to matter).
  */
 export function randomSynthesisStateDict(cfg: SynthesisConfig, seed: number | string, noiseStrength = 0): StateDict {
-  const sd: StateDict = new Map();
-  for (const [name, shape] of synthesisParamSpec(cfg)) sd.set(name, { shape, data: initTensor(name, shape, `synth:${seed}`, noiseStrength) });
-  return sd;
+  return initialStateDict(synthesisParams(cfg), `synth:${seed}`, noiseStrength);
 }
 
 export function randomMappingStateDict(seed: number | string, cfg: MappingConfig = DEFAULT_MAPPING_CONFIG): StateDict {
-  const sd: StateDict = new Map();
-  // The official init draws N(0, 1/lrmul^2) so that weight * (he_std * lrmul) has He variance.
-  for (const [name, shape] of mappingParamSpec(cfg)) {
-    const data = name.endsWith('.weight') ? gaussian(`map:${seed}:${name}`, numel(shape)).map((v) => v / cfg.lrMul) : new Float32Array(numel(shape));
-    sd.set(name, { shape, data });
-  }
-  return sd;
+  return initialStateDict(mappingParams(cfg), `map:${seed}`);
 }

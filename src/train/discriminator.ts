@@ -8,12 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../io/state-dict.js';
-import { numel } from '../io/state-dict.js';
-import { gaussian } from '../util/random.js';
 import { type SynthesisConfig, featureMaps, log2Resolution } from '../stylegan/config.js';
-import { heScale } from '../stylegan/synthesis.js';
-import { validateStateDict, type ParamSpec } from '../stylegan/params.js';
-import { type WeightSpec, Weights } from '../stylegan/weights.js';
+import { EqualizedConv2d } from '../stylegan/modules/equalized-conv.js';
+import { EqualizedDense } from '../stylegan/modules/equalized-dense.js';
+import { type ParamDecl, weightSpecsOf } from '../stylegan/param-decl.js';
+import { type ParamSpec, paramSpecOf, validateStateDict } from '../stylegan/params.js';
+import { initialStateDict } from '../stylegan/random-weights.js';
+import { Weights } from '../stylegan/weights.js';
 
 /** D shares G's width rule (StyleGAN's nf) and resolution. */
 export type DiscriminatorConfig = Pick<SynthesisConfig, 'resolution' | 'fmapBase' | 'fmapDecay' | 'fmapMax'> & {
@@ -21,49 +22,69 @@ export type DiscriminatorConfig = Pick<SynthesisConfig, 'resolution' | 'fmapBase
   readonly mbstdGroup: number;
 };
 
-export function discriminatorParamSpec(cfg: DiscriminatorConfig): ParamSpec {
-  const nf = (stage: number) => featureMaps({ ...cfg, dlatentSize: 512, numChannels: 3 }, stage);
-  const top = log2Resolution(cfg.resolution);
-  const spec = new Map<string, number[]>();
-  spec.set('fromrgb.weight', [nf(top - 1), 3, 1, 1]);
-  spec.set('fromrgb.bias', [nf(top - 1)]);
-  for (let r = top; r >= 3; r--) {
-    const s = 2 ** r;
-    const cin = nf(r - 1);
-    const cout = nf(r - 2);
-    spec.set(`blocks.${s}x${s}.conv0.weight`, [cin, cin, 3, 3]);
-    spec.set(`blocks.${s}x${s}.conv0.bias`, [cin]);
-    spec.set(`blocks.${s}x${s}.conv1.weight`, [cout, cin, 3, 3]);
-    spec.set(`blocks.${s}x${s}.conv1.bias`, [cout]);
-    spec.set(`blocks.${s}x${s}.skip.weight`, [cout, cin, 1, 1]);
-  }
-  const c4 = nf(1);
-  spec.set('final.conv.weight', [c4, c4 + 1, 3, 3]);
-  spec.set('final.conv.bias', [c4]);
-  spec.set('final.dense.weight', [c4, c4 * 16]);
-  spec.set('final.dense.bias', [c4]);
-  spec.set('final.out.weight', [1, c4]);
-  spec.set('final.out.bias', [1]);
-  return spec;
+/** One residual block: two 3x3 convs (then a 2x pool) beside a 1x1 skip conv without bias. */
+interface ResidualBlock {
+  readonly conv0: EqualizedConv2d;
+  readonly conv1: EqualizedConv2d;
+  readonly skip: EqualizedConv2d;
 }
 
-function weightSpecs(cfg: DiscriminatorConfig): Map<string, WeightSpec> {
-  const specs = new Map<string, WeightSpec>();
-  for (const [name, shape] of discriminatorParamSpec(cfg)) {
-    if (name.endsWith('.bias')) specs.set(name, { layout: 'plain', scale: 1, trainable: true });
-    else if (shape.length === 4) specs.set(name, { layout: 'conv', scale: heScale(shape[1] * shape[2] * shape[3], name.endsWith('skip.weight') ? 1 : Math.SQRT2), trainable: true });
-    else specs.set(name, { layout: 'linear', scale: heScale(shape[1], name === 'final.out.weight' ? 1 : Math.SQRT2), trainable: true });
+/** The discriminator's layers, built from the config; each declares its parameters. */
+interface DiscriminatorLayers {
+  readonly fromRgb: EqualizedConv2d;
+  /** Highest resolution first. */
+  readonly blocks: readonly ResidualBlock[];
+  readonly finalConv: EqualizedConv2d;
+  readonly finalDense: EqualizedDense;
+  readonly out: EqualizedDense;
+}
+
+function discriminatorLayers(cfg: DiscriminatorConfig): DiscriminatorLayers {
+  const nf = (stage: number) => featureMaps({ ...cfg, dlatentSize: 512, numChannels: 3 }, stage);
+  const top = log2Resolution(cfg.resolution);
+  const conv3 = { kernel: 3, gain: Math.SQRT2, padding: 'same', leakyRelu: true } as const;
+  const blocks: ResidualBlock[] = [];
+  for (let r = top; r >= 3; r--) {
+    const p = `blocks.${2 ** r}x${2 ** r}`;
+    const cin = nf(r - 1);
+    const cout = nf(r - 2);
+    blocks.push({
+      conv0: new EqualizedConv2d(`${p}.conv0`, cin, cin, conv3),
+      conv1: new EqualizedConv2d(`${p}.conv1`, cin, cout, conv3),
+      // Gain 1: the skip is summed with the residual path before any nonlinearity.
+      skip: new EqualizedConv2d(`${p}.skip`, cin, cout, { kernel: 1, gain: 1, padding: 'same', bias: false }),
+    });
   }
-  return specs;
+  const c4 = nf(1);
+  return {
+    fromRgb: new EqualizedConv2d('fromrgb', 3, nf(top - 1), { kernel: 1, gain: Math.SQRT2, padding: 'same', leakyRelu: true }),
+    blocks,
+    // One input channel more: the minibatch-stddev feature.
+    finalConv: new EqualizedConv2d('final.conv', c4 + 1, c4, conv3),
+    finalDense: new EqualizedDense('final.dense', c4 * 16, c4, { gain: Math.SQRT2, leakyRelu: true }),
+    out: new EqualizedDense('final.out', c4, 1, { gain: 1, leakyRelu: false }),
+  };
+}
+
+/** Every parameter, in state-dict order. */
+function discriminatorParams(cfg: DiscriminatorConfig): ParamDecl[] {
+  const l = discriminatorLayers(cfg);
+  return [
+    ...l.fromRgb.params,
+    ...l.blocks.flatMap((b) => [...b.conv0.params, ...b.conv1.params, ...b.skip.params]),
+    ...l.finalConv.params,
+    ...l.finalDense.params,
+    ...l.out.params,
+  ];
+}
+
+export function discriminatorParamSpec(cfg: DiscriminatorConfig): ParamSpec {
+  return paramSpecOf(discriminatorParams(cfg));
 }
 
 /** Official-style init: weights N(0, 1) (scaled at run time), biases 0. */
 export function randomDiscriminatorStateDict(cfg: DiscriminatorConfig, seed: number | string): StateDict {
-  const sd: StateDict = new Map();
-  for (const [name, shape] of discriminatorParamSpec(cfg)) {
-    sd.set(name, { shape, data: name.endsWith('.bias') ? new Float32Array(numel(shape)) : gaussian(`disc:${seed}:${name}`, numel(shape)) });
-  }
-  return sd;
+  return initialStateDict(discriminatorParams(cfg), `disc:${seed}`);
 }
 
 /** 2x2 average pooling by reshape + mean (rank 5), differentiable twice everywhere. */
@@ -89,35 +110,31 @@ export function minibatchStddev(x: tf.Tensor4D, groupSize: number): tf.Tensor4D 
 export class Discriminator {
   readonly config: DiscriminatorConfig;
   readonly weights: Weights;
+  private readonly layers: DiscriminatorLayers;
 
   constructor(config: DiscriminatorConfig, sd: StateDict, source = 'discriminator') {
     validateStateDict(sd, discriminatorParamSpec(config), source);
     this.config = config;
-    this.weights = new Weights(sd, weightSpecs(config), true, 'disc.');
+    this.layers = discriminatorLayers(config);
+    this.weights = new Weights(sd, weightSpecsOf(discriminatorParams(config)), true, 'disc.');
   }
 
   /** images [B, R, R, 3] in [-1, 1] -> logits [B]. */
   forward(images: tf.Tensor4D): tf.Tensor1D {
-    const w = (n: string) => this.weights.get(n);
-    const conv = (x: tf.Tensor4D, name: string, act: boolean) => {
-      const y = tf.add(tf.conv2d(x, w(`${name}.weight`) as tf.Tensor4D, 1, 'same'), w(`${name}.bias`)) as tf.Tensor4D;
-      return act ? (tf.leakyRelu(y, 0.2) as tf.Tensor4D) : y;
-    };
+    const w = this.weights;
+    const l = this.layers;
     return tf.tidy(() => {
-      const top = log2Resolution(this.config.resolution);
-      let x = conv(images, 'fromrgb', true);
-      for (let r = top; r >= 3; r--) {
-        const p = `blocks.${2 ** r}x${2 ** r}`;
-        const skip = tf.conv2d(downsample2x(x), w(`${p}.skip.weight`) as tf.Tensor4D, 1, 'same');
-        let y = conv(x, `${p}.conv0`, true);
-        y = downsample2x(conv(y, `${p}.conv1`, true));
+      let x = l.fromRgb.forward(images, w);
+      for (const block of l.blocks) {
+        const skip = block.skip.forward(downsample2x(x), w);
+        let y = block.conv0.forward(x, w);
+        y = downsample2x(block.conv1.forward(y, w));
         x = tf.mul(tf.add(y, skip), Math.SQRT1_2) as tf.Tensor4D;
       }
       x = minibatchStddev(x, this.config.mbstdGroup);
-      x = conv(x, 'final.conv', true);
+      x = l.finalConv.forward(x, w);
       const flat = tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D;
-      const h = tf.leakyRelu(tf.add(tf.matMul(flat, w('final.dense.weight') as tf.Tensor2D), w('final.dense.bias')), 0.2) as tf.Tensor2D;
-      const out = tf.add(tf.matMul(h, w('final.out.weight') as tf.Tensor2D), w('final.out.bias'));
+      const out = l.out.forward(l.finalDense.forward(flat, w), w);
       return tf.reshape(out, [-1]) as tf.Tensor1D;
     });
   }

@@ -1,0 +1,46 @@
+/**
+ * An equalised-lr convolution (official `MyConv2d`-style: weight N(0, 1) scaled by He at run
+ * time, bias 0), stride 1, optionally without bias or followed by LeakyReLU(0.2). The
+ * synthesis convs and toRGB use it, and so does the training discriminator.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type ParamDecl, ZEROS, convWeight, vector } from '../param-decl.js';
+import type { Weights } from '../weights.js';
+import { linearOps } from '../frozen-ops.js';
+import type { SynthesisLayer } from './synthesis-layer.js';
+
+export interface EqualizedConvOptions {
+  readonly kernel: number;
+  /** He gain: sqrt(2) before a LeakyReLU, 1 before a linear output. */
+  readonly gain: number;
+  /** 'same' everywhere except toRGB, whose official 1x1 conv is written with 'valid'. */
+  readonly padding: 'same' | 'valid';
+  /** Default true. */
+  readonly bias?: boolean;
+  /** LeakyReLU(0.2) after the bias (the discriminator; synthesis convs leave it to the epilogue). */
+  readonly leakyRelu?: boolean;
+}
+
+export class EqualizedConv2d implements SynthesisLayer {
+  readonly weight: ParamDecl;
+  readonly bias?: ParamDecl;
+  readonly params: readonly ParamDecl[];
+  private readonly padding: 'same' | 'valid';
+  private readonly leakyRelu: boolean;
+
+  /** `name` is the module's official name: its tensors are `<name>.weight` and `<name>.bias`. */
+  constructor(name: string, inChannels: number, outChannels: number, options: EqualizedConvOptions) {
+    this.weight = convWeight(`${name}.weight`, outChannels, inChannels, options.kernel, options.gain);
+    if (options.bias ?? true) this.bias = vector(`${name}.bias`, outChannels, ZEROS);
+    this.params = this.bias ? [this.weight, this.bias] : [this.weight];
+    this.padding = options.padding;
+    this.leakyRelu = options.leakyRelu ?? false;
+  }
+
+  forward(x: tf.Tensor4D, weights: Weights): tf.Tensor4D {
+    const ops = linearOps(weights.trainable);
+    let y = ops.conv(x, weights.get(this.weight.name) as tf.Tensor4D, this.padding);
+    if (this.bias) y = ops.addBias(y, weights.get(this.bias.name));
+    return this.leakyRelu ? tf.leakyRelu(y, 0.2) : y;
+  }
+}

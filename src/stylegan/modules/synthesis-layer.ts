@@ -1,0 +1,24 @@
+/**
+ * What every layer of the synthesis network after the constant input is: the parameters it
+ * owns and a step x -> y. The network's forward is the fold of its layers (synthesis.ts).
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { PreActivationProbe } from '../layers.js';
+import type { ParamDecl } from '../param-decl.js';
+import type { Weights } from '../weights.js';
+
+/** The per-call inputs some layers read: one style and one noise map per epilogue. */
+export interface SynthesisInputs {
+  readonly styles: readonly tf.Tensor2D[];
+  readonly noise: readonly (tf.Tensor4D | null)[];
+  readonly probe?: PreActivationProbe;
+}
+
+export interface SynthesisLayer {
+  /** The parameters this layer owns, in official state-dict order. */
+  readonly params: readonly ParamDecl[];
+  forward(x: tf.Tensor4D, weights: Weights, inputs: SynthesisInputs): tf.Tensor4D;
+  /** Inference only: precompute what depends on the weights alone (kept until dispose). */
+  prepare?(weights: Weights): void;
+  dispose?(): void;
+}

@@ -1,0 +1,44 @@
+/**
+ * The official `G_synthesis` as a list of layers built from the config, in official
+ * state-dict order: per block (4x4 first) an input (the constant, or the upscale conv),
+ * epilogue 1, a 3x3 conv, epilogue 2; then toRGB. Every parameter of the network is one a
+ * layer declares here.
+ */
+import { type SynthesisConfig, blockChannels, blockName } from './config.js';
+import { ConstInput } from './modules/const-input.js';
+import { EqualizedConv2d } from './modules/equalized-conv.js';
+import { StyledEpilogue } from './modules/styled-epilogue.js';
+import type { SynthesisLayer } from './modules/synthesis-layer.js';
+import { UpscaleConv } from './modules/upscale-conv.js';
+import type { ParamDecl } from './param-decl.js';
+
+export interface SynthesisLayers {
+  /** The 4x4 constant: the first activation, before any layer. */
+  readonly input: ConstInput;
+  /** Everything after it, applied in order. */
+  readonly layers: readonly SynthesisLayer[];
+}
+
+export function synthesisLayers(cfg: SynthesisConfig): SynthesisLayers {
+  const channels = blockChannels(cfg);
+  const d = cfg.dlatentSize;
+  const input = new ConstInput('blocks.4x4', channels[0]);
+  const layers: SynthesisLayer[] = [];
+  channels.forEach((c, i) => {
+    const p = `blocks.${blockName(i)}`;
+    const [style1, style2] = [2 * i, 2 * i + 1];
+    // Block 0 names its conv `conv`, the others `conv1` (after `conv0_up`), as the official modules do.
+    if (i > 0) layers.push(new UpscaleConv(`${p}.conv0_up`, channels[i - 1], c, 2 ** (i + 2)));
+    layers.push(new StyledEpilogue(`${p}.epi1`, style1, c, d));
+    layers.push(new EqualizedConv2d(i === 0 ? `${p}.conv` : `${p}.conv1`, c, c, { kernel: 3, gain: Math.SQRT2, padding: 'same' }));
+    layers.push(new StyledEpilogue(`${p}.epi2`, style2, c, d));
+  });
+  layers.push(new EqualizedConv2d('torgb', channels[channels.length - 1], cfg.numChannels, { kernel: 1, gain: 1, padding: 'valid' }));
+  return { input, layers };
+}
+
+/** Every parameter of the synthesis network, in official state-dict order. */
+export function synthesisParams(cfg: SynthesisConfig): ParamDecl[] {
+  const { input, layers } = synthesisLayers(cfg);
+  return [...input.params, ...layers.flatMap((l) => l.params)];
+}
