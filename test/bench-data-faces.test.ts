@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { alignCentralFace } from '../src/align/align-face.js';
 import { padWithBorder } from '../src/align/detect.js';
 import { FFHQ_RULE, LFW_CROP_RULE } from '../src/align/quad.js';
-import { benchSourceLayout, cropForConvention, makeBenchData, readBenchManifest } from '../src/benchmark/bench-data.js';
+import { benchConventionOf, benchSourceLayout, cropForConvention, makeBenchData, readBenchManifest } from '../src/benchmark/bench-data.js';
 import { celebahqCrop, celebahqDir } from '../src/data/celebahq.js';
 import { reproFaces } from '../src/notebook/sources.js';
 import { type RgbImage, imageFromNhwc, readImage, resizeImage, writePng } from '../src/io/image.js';
@@ -71,6 +71,11 @@ describe('bench-data sources and conventions', () => {
     expect(cropForConvention('lfw-crop', 'folder')).toBe('lfw-aligned');
     expect(cropForConvention('ffhq', 'folder')).toBe('ffhq');
     expect(cropForConvention('ffhq', 'lfw')).toBe('ffhq');
+    // Trained here: as recorded; no training record (official weights, converted or not): FFHQ.
+    expect(benchConventionOf({ data: { crop: { left: 19, top: 24, size: 112 } } })).toBe('lfw-crop');
+    expect(benchConventionOf({ data: { crop: 'ffhq' } })).toBe('ffhq');
+    expect(benchConventionOf({})).toBe('ffhq');
+    expect(benchConventionOf({ convertedFrom: { synthesis: 'synthesis.pt' } })).toBe('ffhq');
   });
 
   it('finds CelebA-HQ (PULSE_CELEBAHQ, else ../shared beside the checkout); notebook 05 prefers it to LFW, as is at 1024 px, aligned to the model otherwise', () => {

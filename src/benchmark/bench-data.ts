@@ -39,7 +39,7 @@ import { ALIGN_DETECTION, LFW_DETECTION } from '../align/detect.js';
 import { FFHQ_RULE, LFW_CROP_RULE } from '../align/quad.js';
 import { type CropBox, LFW_CROP, cropAndResize, describeCrop } from '../data/crop.js';
 import { type Split, listFaces } from '../data/face-folder.js';
-import type { RealFaceConvention } from '../eval/evaluate-model.js';
+import { type RealFaceConvention, conventionOf } from '../eval/evaluate-model.js';
 import { type RgbImage, readImage, toBytesLikeTorchvision, writePng } from '../io/image.js';
 import { BicubicDownsampler, checkFactor } from '../pulse/bicubic.js';
 import { writeJsonAtomic } from '../util/files.js';
@@ -64,6 +64,15 @@ export type SourceLayout = 'lfw' | 'folder';
 export function cropForConvention(convention: RealFaceConvention, layout: SourceLayout): BenchCrop {
   if (convention === 'ffhq') return 'ffhq';
   return layout === 'lfw' ? 'lfw' : 'lfw-aligned';
+}
+
+/**
+ * The convention of a model for bench data: its recorded training data's (conventionOf, src/eval)
+ * when it has one; a model without recorded training data (the official PyTorch weights, or a
+ * `pulse convert` of them) is the published FFHQ model, aligned as FFHQ is.
+ */
+export function benchConventionOf(metadata: Record<string, unknown>): RealFaceConvention {
+  return metadata.data === undefined ? 'ffhq' : conventionOf(metadata);
 }
 
 /**

@@ -9,8 +9,7 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { SPLITS, type Split } from '../data/face-folder.js';
 import { initBackend } from '../backend/select.js';
-import { BENCH_CROPS, type BenchCrop, benchSourceLayout, cropForConvention, makeBenchData } from '../benchmark/bench-data.js';
-import { conventionOf } from '../eval/evaluate-model.js';
+import { BENCH_CROPS, type BenchCrop, benchConventionOf, benchSourceLayout, cropForConvention, makeBenchData } from '../benchmark/bench-data.js';
 import { loadModel } from '../model/model.js';
 import { createProgress } from '../util/progress.js';
 import { integerFlag, integerListFlag } from './flags.js';
@@ -95,7 +94,7 @@ async function sizeAndCrop(faces: string, flags: BenchDataFlags): Promise<{ size
   }
   const model = await loadModel(flags.model);
   const resolution = model.synthesis.config.resolution;
-  const convention = conventionOf(model.metadata);
+  const convention = benchConventionOf(model.metadata);
   model.dispose();
   if (flags.size !== undefined && flags.size !== resolution) {
     throw new Error(`--size ${flags.size} differs from --model ${flags.model}'s resolution ${resolution}; the benchmark needs them equal (drop --size)`);
