@@ -15,7 +15,7 @@ import { alignCentralFace } from '../src/align/align-face.js';
 import { padWithBorder } from '../src/align/detect.js';
 import { FFHQ_RULE, LFW_CROP_RULE } from '../src/align/quad.js';
 import { benchConventionOf, benchSourceLayout, cropForConvention, makeBenchData, readBenchManifest } from '../src/benchmark/bench-data.js';
-import { celebahqCrop, celebahqDir } from '../src/data/celebahq.js';
+import { celebahqCrop, celebahqDir } from '../src/benchmark/celebahq.js';
 import { reproFaces } from '../src/notebook/sources.js';
 import { type RgbImage, imageFromNhwc, readImage, resizeImage, writePng } from '../src/io/image.js';
 import { defaultModelPath } from '../src/model/default-model.js';

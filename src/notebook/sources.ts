@@ -10,7 +10,7 @@
  * | `PULSE_NOTEBOOK_LFW` | an LFW-style folder (manifest.csv + images/) | `../shared/datasets/lfw` beside the repository |
  * | `PULSE_FFHQ_MODEL` | the published 1024 px FFHQ weights (model dir or synthesis.pt) | `models/ffhq` |
  * | `PULSE_REPRO_FACES` | aligned square HR faces (FFHQ / CelebA-HQ style), centre-cropped | none: CelebA-HQ, else LFW dev faces, LFW crop |
- * | `PULSE_CELEBAHQ` | CelebA-HQ faces (src/data/celebahq.ts) | `../shared/datasets/celebahq` beside the repository |
+ * | `PULSE_CELEBAHQ` | CelebA-HQ faces (src/benchmark/celebahq.ts) | `../shared/datasets/celebahq` beside the repository |
  * | `PULSE_NIQE_PARAMS` | BasicSR's NIQE pristine model (.npz or .json) | `../shared/metrics/niqe_pris_params.json` |
  *
  * And where a notebook writes: `notebookOutDir`.
@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { BenchCrop } from '../benchmark/bench-data.js';
-import { celebahqCrop, celebahqDir } from '../data/celebahq.js';
+import { celebahqCrop, celebahqDir } from '../benchmark/celebahq.js';
 import type { RealFaceConvention } from '../eval/evaluate-model.js';
 import { repoRoot } from '../util/repo-root.js';
 

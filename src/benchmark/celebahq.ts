@@ -13,8 +13,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { RealFaceConvention } from '../eval/evaluate-model.js';
 import { repoRoot } from '../util/repo-root.js';
-import { type BenchCrop, cropForConvention } from '../benchmark/bench-data.js';
-import { IMAGE_EXTENSIONS } from './face-folder.js';
+import { type BenchCrop, cropForConvention } from './bench-data.js';
+import { IMAGE_EXTENSIONS } from '../data/face-folder.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
