@@ -7,7 +7,8 @@
 # (the diversity columns); 16x: one, as in the paper's Table 2. From the repository root:
 #
 #   bash experiments/results/celebahq-64px/run.sh                  # all 107 faces (resumes)
-#   bash experiments/results/celebahq-64px/run.sh --max-runs 100   # the first 20 faces (5 runs a face)
+#   bash experiments/results/celebahq-64px/run.sh --max-runs 200   # from scratch: the first 40 faces, what is
+#                                            # committed (5 runs a face; each call adds at most 200 runs per factor)
 #
 # Arguments go to both `pulse benchmark` calls. It resumes: finished runs are kept in x8/ and x16/
 # (results.jsonl) and never repeated, so a subset run followed by the full command only adds the
