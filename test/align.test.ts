@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { alignFaces, bytesToImage } from '../src/align/align-face.js';
 import { channelMedians, gaussianBlur, padWithFade, preparePhoto, reflectIndex, rint } from '../src/align/crop-pad.js';
 import { detectFacesWithLandmarks, padWithBorder } from '../src/align/detect.js';
-import { alignQuad, eyeMouthRatio, faceFeatures, ffhqTemplate, toAligned, type Point } from '../src/align/quad.js';
+import { FFHQ_RULE, LFW_CROP_RULE, alignQuad, eyeMouthRatio, faceFeatures, ffhqTemplate, toAligned, type Point } from '../src/align/quad.js';
 import { sampleBilinear, sampleQuad } from '../src/align/transform.js';
 import { imageFromNhwc, resizeImage, writePng, type RgbImage } from '../src/io/image.js';
 import { defaultModelPath } from '../src/model/default-model.js';
@@ -57,6 +57,22 @@ describe('the FFHQ quad', () => {
       expect(c.x).toBeCloseTo(want[i][0], 10);
       expect(c.y).toBeCloseTo(want[i][1], 10);
     });
+  });
+
+  it('LFW_CROP_RULE cuts LFW_CROP out of a deep-funneled LFW photo (its documented eye and mouth points) within 2 px', () => {
+    // ../shared/GUIDE.md: eyes near (54,62) and (95,62), mouth near (76,108) in the 150 px photos;
+    // the rule was measured from face-api landmarks (scripts/calibrate-lfw-framing.ts), so this is
+    // an independent check of its scale and centre.
+    const f = faceFeatures(landmarksFor({ x: 54, y: 62 }, { x: 95, y: 62 }, { x: 66, y: 108 }, { x: 86, y: 108 }));
+    const q = alignQuad(f, LFW_CROP_RULE);
+    const box = { left: LFW_CROP.left, top: LFW_CROP.top, right: LFW_CROP.left + LFW_CROP.size, bottom: LFW_CROP.top + LFW_CROP.size };
+    expect(Math.abs(q.size - LFW_CROP.size)).toBeLessThan(2);
+    expect(Math.abs(q.corners[0].x - box.left)).toBeLessThan(2);
+    expect(Math.abs(q.corners[0].y - box.top)).toBeLessThan(2);
+    expect(Math.abs(q.corners[2].x - box.right)).toBeLessThan(2);
+    expect(Math.abs(q.corners[2].y - box.bottom)).toBeLessThan(2);
+    // The FFHQ rule frames the same face far looser (4 eye distances wide).
+    expect(alignQuad(f, FFHQ_RULE).size).toBeGreaterThan(1.4 * LFW_CROP.size);
   });
 
   it('puts the eyes and mouth of any similarity-transformed frontal face on ffhqTemplate', () => {

@@ -6,7 +6,7 @@
 import { assertRgbImage, type RgbImage } from '../io/image.js';
 import { preparePhoto, type PrepareSteps } from './crop-pad.js';
 import { ALIGN_DETECTION, detectFacesWithLandmarks, type AlignDetectionProtocol, type DetectedFace } from './detect.js';
-import { alignQuad, faceFeatures, type AlignQuad, type FaceFeatures, type Point } from './quad.js';
+import { alignQuad, faceFeatures, type AlignQuad, type FaceFeatures, type Point, type QuadRule } from './quad.js';
 import { quadToSquare } from './transform.js';
 
 export interface AlignOptions {
@@ -16,6 +16,8 @@ export interface AlignOptions {
   supersample?: number;
   /** Detection settings (default ALIGN_DETECTION). */
   detection?: AlignDetectionProtocol;
+  /** Framing (default FFHQ_RULE; LFW_CROP_RULE gives the v1 built-in model's LFW crop). */
+  rule?: QuadRule;
 }
 
 /** Photos with a shorter side below this are refused: no detector finds a usable face there. */
@@ -62,7 +64,7 @@ export async function alignWithLandmarks(
   const { size } = options;
   if (!Number.isInteger(size) || size < 1) throw new Error(`invalid aligned size ${size}: must be an integer >= 1`);
   const features = faceFeatures(landmarks);
-  const quad = alignQuad(features);
+  const quad = alignQuad(features, options.rule);
   const prepared = await preparePhoto(photo, quad, size);
   const square = await quadToSquare(prepared.image, prepared.quad, size, options.supersample ?? 4);
   return { bytes: roundToBytes(square.data), features, quad, steps: prepared.steps };

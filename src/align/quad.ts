@@ -63,15 +63,46 @@ export function faceFeatures(landmarks: readonly Point[]): FaceFeatures {
 const hypot = (p: Point): number => Math.hypot(p.x, p.y);
 
 /**
- * The FFHQ crop quad:
+ * A framing rule: how large the crop square is and where its centre sits, in units of the face's
+ * own vectors (e = eye to eye, m = eye midpoint to mouth midpoint). The orientation is always
+ * FFHQ's (below); only scale and centre differ between conventions.
+ */
+export interface QuadRule {
+  /** Name for reports (`ffhq`, `lfw-crop`). */
+  readonly name: string;
+  /** Half side >= eyeScale |e|. */
+  readonly eyeScale: number;
+  /** Half side >= mouthScale |m|. */
+  readonly mouthScale: number;
+  /** Centre = eye midpoint + centreShift m. */
+  readonly centreShift: number;
+}
+
+/** FFHQ's rule (recreate_aligned_images): half side max(2|e|, 1.8|m|), centre eye midpoint + 0.1 m. */
+export const FFHQ_RULE: QuadRule = Object.freeze({ name: 'ffhq', eyeScale: 2, mouthScale: 1.8, centreShift: 0.1 });
+
+/**
+ * The framing of LFW_CROP (src/data/crop.ts: the 112 px box of deep-funneled LFW that the v1
+ * built-in model was trained on), found from landmarks so that it can be cut out of any photo
+ * (CelebA-HQ, FFHQ, a user's photo). Measured by scripts/calibrate-lfw-framing.ts on the first
+ * 40 LFW dev photos (face-api landmarks, 40 of 40 found): the medians of 56 / |e|, 56 / |m| and
+ * of the box centre's offset from the eye midpoint along m put the median face exactly on
+ * LFW_CROP (docs/align.md). Much tighter than FFHQ's: the eyes are ~0.37 of the side apart.
+ */
+export const LFW_CROP_RULE: QuadRule = Object.freeze({ name: 'lfw-crop', eyeScale: 1.351, mouthScale: 1.236, centreShift: 0.395 });
+
+/**
+ * The crop quad (FFHQ's rule by default):
  * - eye_to_eye e = eyeRight - eyeLeft; eye_to_mouth m = mouth midpoint - eye midpoint;
  * - x = e - (-m.y, m.x), i.e. e plus m turned 90 degrees so it points along e: the bisector of
  *   the eye line and the face's vertical axis, so a tilted eye line or a leaning mouth both count;
  * - |x| = max(2|e|, 1.8|m|) (the crop is 4 eye distances or 3.6 eye-mouth distances wide);
+ *   with another rule max(eyeScale |e|, mouthScale |m|);
  * - y = (-x.y, x.x), x turned a quarter to point down the face;
- * - centre c = eye midpoint + 0.1 m; corners c -x -y, c -x +y, c +x +y, c +x -y; side 2|x|.
+ * - centre c = eye midpoint + 0.1 m (rule: centreShift m); corners c -x -y, c -x +y, c +x +y,
+ *   c +x -y; side 2|x|.
  */
-export function alignQuad(features: FaceFeatures): AlignQuad {
+export function alignQuad(features: FaceFeatures, rule: QuadRule = FFHQ_RULE): AlignQuad {
   const { eyeLeft, eyeRight, mouthLeft, mouthRight } = features;
   const eyeAvg = { x: (eyeLeft.x + eyeRight.x) / 2, y: (eyeLeft.y + eyeRight.y) / 2 };
   const e = { x: eyeRight.x - eyeLeft.x, y: eyeRight.y - eyeLeft.y };
@@ -81,11 +112,11 @@ export function alignQuad(features: FaceFeatures): AlignQuad {
   const dir = { x: e.x + m.y, y: e.y - m.x };
   const len = hypot(dir);
   if (!(len > 0)) throw new Error('degenerate landmarks: eyes and mouth give no direction');
-  const half = Math.max(hypot(e) * 2, hypot(m) * 1.8);
+  const half = Math.max(hypot(e) * rule.eyeScale, hypot(m) * rule.mouthScale);
   if (!(half > 0)) throw new Error('degenerate landmarks: zero eye and eye-mouth distances');
   const x = { x: (dir.x / len) * half, y: (dir.y / len) * half };
   const y = { x: -x.y, y: x.x };
-  const c = { x: eyeAvg.x + 0.1 * m.x, y: eyeAvg.y + 0.1 * m.y };
+  const c = { x: eyeAvg.x + rule.centreShift * m.x, y: eyeAvg.y + rule.centreShift * m.y };
   const at = (sx: number, sy: number): Point => ({ x: c.x + sx * x.x + sy * y.x, y: c.y + sx * x.y + sy * y.y });
   return { corners: [at(-1, -1), at(-1, 1), at(1, 1), at(1, -1)], center: c, x, y, size: 2 * half };
 }

@@ -61,7 +61,7 @@ export { SAME_PERSON_THRESHOLD } from '../benchmark/identity.js';
 
 // 05-reproduce-64x: the benchmark pipeline on the paper's protocol.
 export * as reproduce from './reproduce.js';
-export { makeBenchData, readBenchManifest, lrDirName } from '../benchmark/bench-data.js';
+export { makeBenchData, readBenchManifest, lrDirName, benchConventionOf } from '../benchmark/bench-data.js';
 export { runBenchmark } from '../benchmark/runner.js';
 export { asBenchLine } from '../benchmark/result-line.js';
 export { summarizeBenchmark } from '../benchmark/summary.js';

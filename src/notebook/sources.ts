@@ -9,7 +9,8 @@
  * | `PULSE_NOTEBOOK_FACES` | `lfw` (real LFW dev faces) or `generated` (faces the model draws: nobody) | `lfw` when a dataset is found, else `generated` |
  * | `PULSE_NOTEBOOK_LFW` | an LFW-style folder (manifest.csv + images/) | `../shared/datasets/lfw` beside the repository |
  * | `PULSE_FFHQ_MODEL` | the published 1024 px FFHQ weights (model dir or synthesis.pt) | `models/ffhq` |
- * | `PULSE_REPRO_FACES` | aligned square HR faces (FFHQ / CelebA-HQ style), centre-cropped | none: LFW dev faces, LFW crop |
+ * | `PULSE_REPRO_FACES` | aligned square HR faces (FFHQ / CelebA-HQ style), centre-cropped | none: CelebA-HQ, else LFW dev faces, LFW crop |
+ * | `PULSE_CELEBAHQ` | CelebA-HQ faces (src/benchmark/celebahq.ts) | `../shared/datasets/celebahq` beside the repository |
  * | `PULSE_NIQE_PARAMS` | BasicSR's NIQE pristine model (.npz or .json) | `../shared/metrics/niqe_pris_params.json` |
  *
  * And where a notebook writes: `notebookOutDir`.
@@ -18,6 +19,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import type { BenchCrop } from '../benchmark/bench-data.js';
+import { celebahqCrop, celebahqDir } from '../benchmark/celebahq.js';
+import type { RealFaceConvention } from '../eval/evaluate-model.js';
 import { repoRoot } from '../util/repo-root.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -94,21 +98,33 @@ export function ffhqModelPath(env: Env = process.env, root: string = repoRoot())
 /** Where the HR faces of a benchmark come from, and how they are cropped. */
 export interface FaceSource {
   readonly dir: string;
-  readonly crop: 'center' | 'lfw';
+  readonly crop: BenchCrop;
   readonly split: 'dev' | 'all';
   /** For reports. */
   readonly description: string;
 }
 
 /**
- * Aligned HR faces (PULSE_REPRO_FACES, centre crop), else LFW dev faces (LFW crop), else null
- * (no dataset, or PULSE_NOTEBOOK_FACES=generated: the caller generates faces, `generatedFaces`).
+ * Aligned HR faces (PULSE_REPRO_FACES, centre crop), else CelebA-HQ (PULSE_CELEBAHQ or ../shared;
+ * as it is for a 1024 px model, aligned to `model`'s convention otherwise), else LFW dev faces
+ * (LFW crop), else null (no dataset, or PULSE_NOTEBOOK_FACES=generated: the caller generates
+ * faces, `generatedFaces`).
  */
-export function reproFaces(env: Env = process.env, root: string = repoRoot()): FaceSource | null {
+export function reproFaces(
+  env: Env = process.env,
+  root: string = repoRoot(),
+  model?: { readonly resolution: number; readonly convention: RealFaceConvention },
+): FaceSource | null {
   const given = fromEnv(env, 'PULSE_REPRO_FACES');
   if (given !== null) {
     if (!isDir(given)) throw new Error(`PULSE_REPRO_FACES=${given} is not a folder of aligned face images`);
     return { dir: given, crop: 'center', split: 'all', description: `aligned faces from ${given} (centre crop)` };
+  }
+  const celebahq = faceMode(env) === 'generated' ? null : celebahqDir(env, root);
+  if (celebahq !== null) {
+    const crop = model ? celebahqCrop(model.resolution, model.convention) : 'center';
+    const how = crop === 'center' ? 'as they are (1024 px, CelebA-HQ alignment)' : `aligned to the model's convention (${crop})`;
+    return { dir: celebahq, crop, split: 'all', description: `CelebA-HQ faces from ${celebahq}, ${how}` };
   }
   const lfw = lfwDir(env, root);
   if (lfw === null) return null;

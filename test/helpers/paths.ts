@@ -14,6 +14,8 @@ export const PARITY_CASES = join(SHARED, 'parity', 'cases');
 export const LFW_DIR = join(SHARED, 'datasets', 'lfw');
 export const LFW_IMAGES = join(LFW_DIR, 'images');
 export const SHARED_METRICS = join(SHARED, 'metrics');
+/** 107 CelebA-HQ faces at 1024 px (manifest.csv + images/; research use, never copied). */
+export const CELEBAHQ_DIR = join(SHARED, 'datasets', 'celebahq');
 
 export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
 /** The project's own small parity case (scripts/parity/make-fixture-case.sh). */
@@ -25,6 +27,7 @@ export const FIXTURE_METRICS = join(FIXTURES, 'metrics');
 
 export const HAVE_SHARED_PARITY = existsSync(join(PARITY_CASES, 'p64', 'case.json'));
 export const HAVE_LFW = existsSync(join(LFW_DIR, 'manifest.csv'));
+export const HAVE_CELEBAHQ = existsSync(join(CELEBAHQ_DIR, 'images'));
 export const HAVE_SHARED_METRICS = existsSync(join(SHARED_METRICS, 'niqe_pris_params.json'));
 
 /** Title suffix of a test skipped when ../shared lacks `what` (vitest reports it as skipped). */
