@@ -11,7 +11,9 @@ import { join, resolve } from 'node:path';
 import { type RgbImage, montage, readImage, resizeImage } from '../io/image.js';
 import { readAllRuns } from '../run-store/store.js';
 import { readBenchManifest } from './bench-data.js';
-import { BENCH_CONFIG_FILE, type BenchResultLine, type BenchmarkConfig, isBenchLine, planBenchmark } from './runner.js';
+import { BENCH_CONFIG_FILE, type BenchmarkConfig } from './benchmark-config.js';
+import { planBenchmark } from './plan.js';
+import { type BenchResultLine, isBenchLine } from './result-line.js';
 
 export interface FacesFigureOptions {
   /** A `pulse benchmark` output folder (benchmark.json, results*.jsonl, images/). */

@@ -33,16 +33,6 @@ import { type BenchRun, planBenchmark } from './plan.js';
 import { type BenchResultLine, isBenchLine } from './result-line.js';
 import { openBenchmarkSession } from './session.js';
 
-// What this file exported before it was split (methods.ts, benchmark-config.ts, plan.ts,
-// result-line.ts, face-cache.ts, measure-output.ts, execute-run.ts, session.ts), for branches in
-// flight; new code imports from those files.
-export { BENCH_METHODS, type BenchMethod, parseMethods } from './methods.js';
-export { BENCH_CONFIG_FILE, NIQE_MIN_SIDE, type BenchmarkConfig, type BenchmarkOptions, benchmarkConfig } from './benchmark-config.js';
-export { type BenchRun, benchRunId, planBenchmark } from './plan.js';
-export { BENCH_RESULT_VERSION, type BenchOutput, type BenchResultLine, asBenchLine, isBenchLine } from './result-line.js';
-export type { LoadedFace } from './face-cache.js';
-export { measureOutput } from './measure-output.js';
-
 export interface BenchmarkReport extends RunLoopReport<BenchRun> {
   readonly config: BenchmarkConfig;
   /** Mean seconds per output image of the runs done now, by method (method time only). */
