@@ -120,11 +120,21 @@ function leanPass(engine: EngineInternals, f: (...xs: tf.Tensor[]) => tf.Scalar,
       const node = path[i];
       if (!node.gradient) throw new Error(`Cannot compute gradient: no gradient function for ${node.kernelName}`);
       const dys = node.outputs.map((o) => gradOf.get(o.id) ?? null);
-      const inputGrads = node.gradient(dys);
-      for (const [name, x] of Object.entries(node.inputs)) {
-        const gradFn = inputGrads[name];
-        if (!gradFn) throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}`);
-        const dx = tf.tidy(gradFn);
+      // One tidy around the whole gradient: a custom op (tf.customGrad) computes all its input
+      // gradients when node.gradient is called, not in the closures, and its intermediates
+      // must go with the rest.
+      const names = Object.keys(node.inputs);
+      const dxs = tf.tidy(() => {
+        const inputGrads = node.gradient!(dys);
+        return names.map((name) => {
+          const gradFn = inputGrads[name];
+          if (!gradFn) throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}`);
+          return gradFn();
+        });
+      });
+      names.forEach((name, k) => {
+        const x = node.inputs[name];
+        const dx = dxs[k];
         const before = gradOf.get(x.id);
         if (before === undefined) gradOf.set(x.id, dx);
         else {
@@ -132,7 +142,7 @@ function leanPass(engine: EngineInternals, f: (...xs: tf.Tensor[]) => tf.Scalar,
           before.dispose();
           dx.dispose();
         }
-      }
+      });
       // What only this op needed: its outputs' gradients (unless a gradient function passed
       // one on as an input's gradient) and its saved forward tensors.
       for (const o of node.outputs) {

@@ -94,10 +94,26 @@ const INSTANCE_NORM_EPS = 1e-5;
 function normaliseAndStyle(z: tf.Tensor4D, scale1: tf.Tensor4D, shift: tf.Tensor4D) {
   const a = tf.leakyRelu(z, SLOPE);
   const mean = tf.mean(a, [1, 2], true);
-  const variance = tf.mean(tf.squaredDifference(a, mean), [1, 2], true);
-  const r = tf.rsqrt(tf.add(variance, INSTANCE_NORM_EPS));
-  const y = tf.add(tf.mul(tf.mul(tf.sub(a, mean), r), scale1), shift) as tf.Tensor4D;
+  const variance = then(tf.squaredDifference(a, mean), (d) => tf.mean(d, [1, 2], true));
+  const r = then(tf.add(variance, INSTANCE_NORM_EPS), (v) => tf.rsqrt(v));
+  const y = then(
+    then(
+      then(tf.sub(a, mean), (c) => tf.mul(c, r)),
+      (n) => tf.mul(n, scale1),
+    ),
+    (t) => tf.add(t, shift),
+  ) as tf.Tensor4D;
   return { a, mean, r, y };
+}
+
+/**
+ * f(t), freeing t at once: a layer's intermediates are full-size, and inside one op they would
+ * otherwise all live until its scope ends (at 1024 px, 64 MB each).
+ */
+function then(t: tf.Tensor, f: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
+  const out = f(t);
+  if (out !== t) t.dispose();
+  return out;
 }
 
 /**
@@ -108,12 +124,17 @@ function normaliseAndStyle(z: tf.Tensor4D, scale1: tf.Tensor4D, shift: tf.Tensor
  */
 function normaliseAndStyleGrad(dy: tf.Tensor4D, a: tf.Tensor4D, mean: tf.Tensor, r: tf.Tensor, scale1: tf.Tensor4D) {
   const n = a.shape[1] * a.shape[2];
-  const xn = tf.mul(tf.sub(a, mean), r);
-  const dScale1 = tf.sum(tf.mul(dy, xn), [1, 2], true);
+  const xn = then(tf.sub(a, mean), (c) => tf.mul(c, r));
+  const dScale1 = then(tf.mul(dy, xn), (p) => tf.sum(p, [1, 2], true));
   const dShift = tf.sum(dy, [1, 2], true);
-  const da = tf.mul(tf.sub(tf.sub(dy, tf.div(dShift, n)), tf.mul(xn, tf.div(dScale1, n))), tf.mul(scale1, r));
+  const centred = tf.sub(dy, tf.div(dShift, n));
+  const along = then(xn, (t) => tf.mul(t, tf.div(dScale1, n)));
+  const da = then(then(centred, (c) => tf.sub(c, along)), (t) => tf.mul(t, tf.mul(scale1, r)));
+  along.dispose();
   // LeakyReLU has a positive slope on both sides, so z > 0 exactly where a > 0.
-  const dz = tf.where(tf.greater(a, 0), da, tf.mul(da, SLOPE)) as tf.Tensor4D;
+  const positive = tf.greater(a, 0);
+  const dz = then(tf.mul(da, SLOPE), (scaled) => tf.where(positive, da, scaled)) as tf.Tensor4D;
+  tf.dispose([positive, da]);
   return { dz, dScale1, dShift };
 }
 
@@ -147,17 +168,18 @@ function fusedEpilogueWithNoise(
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, n, nw, s1, sh] = args as tf.Tensor[];
     const save = args[5] as tf.GradSaveFunc;
-    const z = tf.add(xi, tf.mul(n, nw)) as tf.Tensor4D;
+    const z = then(tf.mul(n, nw), (m) => tf.add(xi, m)) as tf.Tensor4D;
     probe?.see(probe.layer, z);
     const { a, mean, r, y } = normaliseAndStyle(z, s1 as tf.Tensor4D, sh as tf.Tensor4D);
+    z.dispose();
     save([a, mean, r, s1, n, nw]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sa, sm, sr, ss, sn, snw] = saved;
         const g = normaliseAndStyleGrad(dy as tf.Tensor4D, sa as tf.Tensor4D, sm, sr, ss as tf.Tensor4D);
-        const dNoise = tf.sum(tf.mul(g.dz, snw), 3, true);
-        const dNoiseWeight = tf.sum(tf.mul(g.dz, sn), [0, 1, 2]);
+        const dNoise = then(tf.mul(g.dz, snw), (t) => tf.sum(t, 3, true));
+        const dNoiseWeight = then(tf.mul(g.dz, sn), (t) => tf.sum(t, [0, 1, 2]));
         return [g.dz, dNoise, dNoiseWeight, g.dScale1, g.dShift];
       },
     };
