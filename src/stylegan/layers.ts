@@ -67,7 +67,7 @@ function styleOf(dlatent: tf.Tensor2D, weights: EpilogueWeights, channels: numbe
  * per-channel statistics for the backward pass, where autodiff keeps five full-size tensors and
  * walks a dozen small ops (time and memory: docs/performance.md). The backward is instance
  * norm's closed form, dA = r (dXn - mean(dXn) - Xn mean(dXn Xn)), and agrees with autodiff to
- * float rounding (test/stylegan.test.ts).
+ * float rounding (test/epilogue.test.ts).
  */
 export function epilogue(
   x: tf.Tensor4D,
