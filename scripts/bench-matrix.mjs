@@ -3,7 +3,7 @@
  * Step speed and memory of this project, and with --official of the official PULSE code, size by
  * size in one run on one machine (machines of one kind differ: only numbers of one run compare).
  * Each configuration runs in its own process (a backend is process-global): ours is
- * `pulse bench ... --json`, the official one ../shared/ref/pulse_ref.py's `speed` under
+ * `pulse speed ... --json`, the official one ../shared/ref/pulse_ref.py's `speed` under
  * `/usr/bin/time -v` for its peak RSS. One JSON line per run is appended to --out (a failed run,
  * e.g. out of memory, is recorded with its error and the matrix goes on), and a markdown table
  * with the CPU model and flags is printed at the end, from this run's lines only.
@@ -102,7 +102,7 @@ for (const c of CONFIGS) {
       record({ ...row, wall_s: (Date.now() - t0) / 1000 });
     }
     for (const backend of backends) {
-      const argv = ['bin/pulse.mjs', 'bench', '--res', c.res, '--fmap-base', 8192, '--factor', c.factor, '--batch', batch, '--steps', c.steps, '--json'].map(String);
+      const argv = ['bin/pulse.mjs', 'speed', '--res', c.res, '--fmap-base', 8192, '--factor', c.factor, '--batch', batch, '--steps', c.steps, '--json'].map(String);
       const t0 = Date.now();
       const r = spawnSync(process.execPath, argv, { cwd: ROOT, env: { ...process.env, PULSE_BACKEND: backend }, encoding: 'utf8', maxBuffer: 1 << 26 });
       let row;

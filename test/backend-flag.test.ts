@@ -25,9 +25,9 @@ describe('--backend reaches the command as an argument', () => {
     expect(await requestFor(['demo'])).toBeUndefined();
   });
 
-  it('pulse bench passes it to initBackend and leaves PULSE_BACKEND alone', async () => {
+  it('pulse speed passes it to initBackend and leaves PULSE_BACKEND alone', async () => {
     const before = process.env.PULSE_BACKEND;
-    for (const argv of [['bench', '--backend', 'no-such'], ['--backend', 'no-such', 'bench']]) {
+    for (const argv of [['speed', '--backend', 'no-such'], ['--backend', 'no-such', 'bench']]) {
       const r = await runCli([...argv, '--res', '16', '--fmap-base', '64', '--factor', '4', '--steps', '2']);
       expect(r.code).toBe(1);
       expect(r.err).toContain('PULSE_BACKEND="no-such" is not a known backend');

@@ -188,12 +188,13 @@ describe('pulse fit-gaussian', () => {
   });
 });
 
-describe('pulse bench', () => {
-  it('prints one JSON object with median_step_s and backend', async () => {
-    const r = await run(['bench', '--res', '16', '--fmap-base', '64', '--factor', '4', '--steps', '2', '--json']);
+describe('pulse speed', () => {
+  it.each(['speed', 'bench'])('prints one JSON object with median_step_s, peak_rss_mb and backend (as %s)', async (name) => {
+    const r = await run([name, '--res', '16', '--fmap-base', '64', '--factor', '4', '--steps', '2', '--json']);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out.trim());
     expect(j.median_step_s).toBeGreaterThan(0);
+    expect(j.peak_rss_mb).toBeGreaterThan(50);
     expect(typeof j.backend).toBe('string');
     expect(j.tensors_after).toBe(j.tensors_before);
   });

@@ -7,7 +7,7 @@ import { registerUpsample } from './upsample.js';
 import { registerParity } from './parity.js';
 import { registerConvert } from './convert.js';
 import { registerFitGaussian } from './fit-gaussian.js';
-import { registerBench } from './bench.js';
+import { registerSpeed } from './speed.js';
 import { registerTrain } from './train.js';
 import { registerExportModel } from './export-model.js';
 import { addBackendOption } from './backend-flag.js';
@@ -31,7 +31,7 @@ export function buildProgram(): Command {
   registerParity(program);
   registerConvert(program);
   registerFitGaussian(program);
-  registerBench(program);
+  registerSpeed(program);
   registerTrain(program);
   registerExportModel(program);
   registerDemo(program);

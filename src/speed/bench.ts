@@ -1,5 +1,5 @@
 /**
- * Step speed (`pulse bench`, npm run bench): seconds per PULSE step on a random-weight generator
+ * Step speed (`pulse speed`, npm run bench): seconds per PULSE step on a random-weight generator
  * of a given size, for BENCHMARKS.md. A speed measurement reports numbers; it never fails on them.
  */
 import * as tf from '@tensorflow/tfjs-core';

@@ -6,7 +6,7 @@
  *
  * Kernel times are wall-clock per dispatch (tfjs-node runs each op synchronously), so they
  * include the per-op overhead that a fused op saves. Memory is what tfjs tracks: the bytes of
- * live tensors, not TensorFlow's scratch space (peak RSS, from `pulse bench`, covers that).
+ * live tensors, not TensorFlow's scratch space (peak RSS, from `pulse speed`, covers that).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { runPulse } from '../pulse/run.js';

@@ -1,6 +1,7 @@
 /**
- * `pulse bench` (npm run bench): seconds per PULSE step on a random-weight generator of a
- * given size (src/speed/bench.ts), for BENCHMARKS.md.
+ * `pulse speed` (alias `pulse speed`, npm run bench): seconds per PULSE step on a random-weight
+ * generator of a given size (src/speed/bench.ts), for BENCHMARKS.md. Named apart from
+ * `pulse benchmark`, which measures quality; `bench` stays as an alias so no script breaks.
  */
 import type { Command } from 'commander';
 import { runBench } from '../speed/bench.js';
@@ -16,9 +17,10 @@ export interface BenchFlags {
   json?: boolean;
 }
 
-export function registerBench(program: Command): void {
+export function registerSpeed(program: Command): void {
   program
-    .command('bench')
+    .command('speed')
+    .alias('bench')
     .description('time PULSE steps on a random-weight generator (median excludes the first, warm-up step)')
     .option('--res <px>', 'generator resolution', integerFlag('res', { min: 4 }), 64)
     .option('--fmap-base <n>', 'StyleGAN fmap_base', integerFlag('fmap-base', { min: 1 }), 8192)
