@@ -26,6 +26,8 @@ export interface BenchResult {
   peak_tensor_mb: number;
   tensors_before: number;
   tensors_after: number;
+  /** The glibc tunables the process started with (src/backend/malloc-env.ts), or "" for none. */
+  glibc_tunables: string;
 }
 
 export interface BenchOptions {
@@ -90,6 +92,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     peak_tensor_mb: peakTensor / 2 ** 20,
     tensors_before: tensorsBefore,
     tensors_after: tensorsAfter,
+    glibc_tunables: process.env.GLIBC_TUNABLES ?? '',
   };
 }
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ParamDecl, ZEROS, convWeight, vector } from '../param-decl.js';
 import type { Weights } from '../weights.js';
-import { linearOps } from '../frozen-ops.js';
+import { inputGradientFilter, linearOps } from '../frozen-ops.js';
 import type { SynthesisLayer } from './synthesis-layer.js';
 
 export interface EqualizedConvOptions {
@@ -27,6 +27,8 @@ export class EqualizedConv2d implements SynthesisLayer {
   readonly params: readonly ParamDecl[];
   private readonly padding: 'same' | 'valid';
   private readonly leakyRelu: boolean;
+  /** Inference only: the input-gradient filter of the frozen conv (frozen-ops.ts), made by prepare(). */
+  private gradientFilter?: tf.Tensor4D;
 
   /** `name` is the module's official name: its tensors are `<name>.weight` and `<name>.bias`. */
   constructor(name: string, inChannels: number, outChannels: number, options: EqualizedConvOptions) {
@@ -37,10 +39,20 @@ export class EqualizedConv2d implements SynthesisLayer {
     this.leakyRelu = options.leakyRelu ?? false;
   }
 
+  prepare(weights: Weights): void {
+    this.gradientFilter?.dispose();
+    this.gradientFilter = tf.keep(inputGradientFilter(weights.get(this.weight.name) as tf.Tensor4D));
+  }
+
   forward(x: tf.Tensor4D, weights: Weights): tf.Tensor4D {
     const ops = linearOps(weights.trainable);
-    let y = ops.conv(x, weights.get(this.weight.name) as tf.Tensor4D, this.padding);
+    let y = ops.conv(x, weights.get(this.weight.name) as tf.Tensor4D, this.padding, weights.trainable ? undefined : this.gradientFilter);
     if (this.bias) y = ops.addBias(y, weights.get(this.bias.name));
     return this.leakyRelu ? tf.leakyRelu(y, 0.2) : y;
+  }
+
+  dispose(): void {
+    this.gradientFilter?.dispose();
+    this.gradientFilter = undefined;
   }
 }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { upscale2x } from '../layers.js';
 import { type ParamDecl, ZEROS, convWeight, vector } from '../param-decl.js';
 import type { Weights } from '../weights.js';
-import { linearOps } from '../frozen-ops.js';
+import { inputGradientFilter, linearOps, subPixelFilters } from '../frozen-ops.js';
 import type { SynthesisLayer } from './synthesis-layer.js';
 
 const BLUR = Float32Array.from([1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16));
@@ -37,6 +37,14 @@ interface UpscaleFilters {
   readonly fused?: tf.Tensor4D;
 }
 
+/** What a search's frozen ops also read (frozen-ops.ts): derived once by prepare(). */
+interface FrozenDerived {
+  /** The blur's backward filter (the blur reversed in space). */
+  readonly blurReversed: tf.Tensor4D;
+  /** Fused: the sub-pixel filters of the 4x4 kernel; otherwise the 3x3 conv's input-gradient filter. */
+  readonly conv: tf.Tensor4D | readonly tf.Tensor4D[];
+}
+
 export class UpscaleConv implements SynthesisLayer {
   readonly weight: ParamDecl;
   readonly bias: ParamDecl;
@@ -45,7 +53,7 @@ export class UpscaleConv implements SynthesisLayer {
   private readonly outChannels: number;
   private readonly fused: boolean;
   /** Inference only: the filters computed once by prepare(). */
-  private prepared?: UpscaleFilters;
+  private prepared?: UpscaleFilters & FrozenDerived;
 
   /** `name` is the module's official name (`blocks.SxS.conv0_up`); `outSide` the side it produces. */
   constructor(name: string, inChannels: number, outChannels: number, outSide: number) {
@@ -66,25 +74,31 @@ export class UpscaleConv implements SynthesisLayer {
 
   prepare(weights: Weights): void {
     const { blur, fused } = this.filters(weights);
-    this.prepared = { blur: tf.keep(blur), fused: fused && tf.keep(fused) };
+    const blurReversed = tf.reverse(blur, [0, 1]) as tf.Tensor4D;
+    const conv = fused ? subPixelFilters(fused) : inputGradientFilter(weights.get(this.weight.name) as tf.Tensor4D);
+    [blur, blurReversed, ...[conv].flat()].forEach((t) => tf.keep(t));
+    this.prepared = { blur, fused: fused && tf.keep(fused), blurReversed, conv };
   }
 
   forward(x: tf.Tensor4D, weights: Weights): tf.Tensor4D {
     // Trained weights change every step, so the filters are rebuilt inside the forward (and differentiated).
-    const k = weights.trainable ? this.filters(weights) : this.prepared!;
+    const k: UpscaleFilters & Partial<FrozenDerived> = weights.trainable ? this.filters(weights) : this.prepared!;
     const ops = linearOps(weights.trainable);
     let y: tf.Tensor4D;
     if (k.fused) {
       const [n, h, w] = x.shape;
-      y = ops.convTranspose(x, k.fused, [n, 2 * h, 2 * w, this.outChannels]);
+      y = ops.convTranspose(x, k.fused, [n, 2 * h, 2 * w, this.outChannels], k.conv as readonly tf.Tensor4D[] | undefined);
     } else {
-      y = ops.conv(upscale2x(x), weights.get(this.weight.name) as tf.Tensor4D, 'same');
+      y = ops.conv(upscale2x(x), weights.get(this.weight.name) as tf.Tensor4D, 'same', k.conv as tf.Tensor4D | undefined);
     }
-    return ops.addBias(ops.blur(y, k.blur), weights.get(this.bias.name));
+    return ops.addBias(ops.blur(y, k.blur, k.blurReversed), weights.get(this.bias.name));
   }
 
   dispose(): void {
-    if (this.prepared) tf.dispose([this.prepared.blur, ...(this.prepared.fused ? [this.prepared.fused] : [])]);
+    if (this.prepared) {
+      const { blur, fused, blurReversed, conv } = this.prepared;
+      tf.dispose([blur, blurReversed, ...[conv].flat(), ...(fused ? [fused] : [])]);
+    }
     this.prepared = undefined;
   }
 }
