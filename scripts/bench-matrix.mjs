@@ -95,7 +95,7 @@ for (const c of CONFIGS) {
       let row;
       try {
         const j = lastJson(r.stdout);
-        row = { backend: `official (torch ${j.torch})`, res: c.res, factor: c.factor, batch, steps: c.steps, median_step_s: j.median_step_s, peak_rss_mb: maxRssMb(r.stderr) };
+        row = { backend: `official (torch ${j.torch})`, res: c.res, factor: c.factor, batch, steps: c.steps, median_step_s: j.median_step_s, peak_rss_mb: maxRssMb(r.stderr), glibc_tunables: process.env.GLIBC_TUNABLES ?? '' };
       } catch {
         row = { backend: 'official', res: c.res, factor: c.factor, batch, failed: true, error: failure(r.stderr, r.status, r.signal) };
       }

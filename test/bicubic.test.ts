@@ -122,12 +122,13 @@ describe('BicubicDownsampler on the recorded official outputs', () => {
       const expected = readNpy(join(caseDir(name), 'down_out.npy'));
       const [n, c, h, w] = synth.shape;
       expect(h / expected.shape[2]).toBe(factor);
-      const down = new BicubicDownsampler(factor);
       const before = tf.memory().numTensors;
+      const down = new BicubicDownsampler(factor);
       const out = tf.tidy(() => down.apply(tf.div(tf.add(tf.tensor4d(nchwToNhwc(synth.data, synth.shape), [n, h, w, c]), 1), 2) as tf.Tensor4D));
       expect(out.shape).toEqual([n, h / factor, w / factor, c]);
       const got = nhwcToNchw((await out.data()) as Float32Array, out.shape);
       out.dispose();
+      down.dispose();
       expect(tf.memory().numTensors).toBe(before);
       const err = maxAbsErrorRatio(got, expected.data);
       expect(err).toBeLessThanOrEqual(1e-4);
@@ -135,7 +136,6 @@ describe('BicubicDownsampler on the recorded official outputs', () => {
       const nhwc = nchwToNhwc(synth.data, synth.shape).map((v) => (v + 1) / 2);
       const ref = officialDownsample(nhwc, [n, h, w, c], factor);
       expect(maxAbsErrorRatio(nhwcToNchw(Float32Array.from(ref), [n, h / factor, w / factor, c]), expected.data)).toBeLessThanOrEqual(1e-4);
-      down.dispose();
     });
   }
 });

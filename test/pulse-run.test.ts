@@ -127,12 +127,16 @@ describe('runPulse: determinism and seeds', () => {
     r.trace.forEach((s) => expect(s.mse).toHaveLength(3));
   });
 
-  it('solution k of a duplicates batch equals a lone run with seed + k (within 1e-4 max abs)', async () => {
+  // Not bit for bit: TensorFlow's Conv2D blocks its sums by the batch's size, so a batch of 3
+  // rounds differently from a lone run, and the search amplifies that over its steps. Measured
+  // here after 2026-12-03's derived-filter convolutions: up to 1.3e-4 in the latent and 7e-5 in
+  // the image (before them: 2.6e-5 and 6.7e-5). Another seed moves both by O(1).
+  it('solution k of a duplicates batch equals a lone run with seed + k (within 5e-4 max abs)', async () => {
     const batch = await run({ duplicates: 3 });
     for (let k = 0; k < 3; k++) {
       const lone = await run(k === 0 ? {} : { seed: 5 + k });
-      expect(maxAbsDiff(image(batch, k), image(lone, 0)), `solution ${k}`).toBeLessThanOrEqual(1e-4);
-      expect(maxAbsDiff(batch.latent.subarray(k * L * D, (k + 1) * L * D), lone.latent)).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsDiff(image(batch, k), image(lone, 0)), `solution ${k}`).toBeLessThanOrEqual(5e-4);
+      expect(maxAbsDiff(batch.latent.subarray(k * L * D, (k + 1) * L * D), lone.latent)).toBeLessThanOrEqual(5e-4);
       batch.trace.forEach((s, step) => expect(rel(s.mse[k], lone.trace[step].mse[0]), `step ${step} mse ${k}`).toBeLessThan(1e-4));
       expect(rel(batch.minMse[k], lone.minMse[0])).toBeLessThan(1e-4);
     }
