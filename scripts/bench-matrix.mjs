@@ -76,11 +76,21 @@ function failure(stderr, status, signal) {
   return lines.slice(-2).join(' | ') || `exit ${status ?? signal}`;
 }
 
+/** The commit measured, with "+changes" when the work tree differs from it. */
+function commitDescription() {
+  const git = (...a) => spawnSync('git', a, { cwd: ROOT, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return 'unknown';
+  const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin', 'scripts').stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? '+changes' : ''}`;
+}
+
 const cpu = cpuDescription();
+const commit = commitDescription();
 const runId = new Date().toISOString();
 const rows = [];
 function record(row) {
-  const full = { ...row, cpu, run: runId, date: new Date().toISOString() };
+  const full = { ...row, cpu, commit, run: runId, date: new Date().toISOString() };
   rows.push(full);
   appendFileSync(out, `${JSON.stringify(full)}\n`);
   process.stderr.write(`${JSON.stringify(full)}\n`);
@@ -117,7 +127,7 @@ for (const c of CONFIGS) {
 }
 
 const officialOf = (r) => rows.find((o) => o.backend.startsWith('official') && !o.failed && o.res === r.res && o.batch === r.batch);
-console.log(`CPU: ${cpu}; run ${runId}\n`);
+console.log(`CPU: ${cpu}; commit ${commit}; run ${runId}\n`);
 console.log('| backend | res (factor) | batch | s/step (median) | s/step per solution | vs official, same run | peak RSS MB | vs official RSS |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
