@@ -41,8 +41,10 @@ interface UpscaleFilters {
 interface FrozenDerived {
   /** The blur's backward filter (the blur reversed in space). */
   readonly blurReversed: tf.Tensor4D;
-  /** Fused: the sub-pixel filters of the 4x4 kernel; otherwise the 3x3 conv's input-gradient filter. */
-  readonly conv: tf.Tensor4D | readonly tf.Tensor4D[];
+  /** Below FUSED_FROM_SIDE: the 3x3 conv's input-gradient filter. */
+  readonly gradientFilter?: tf.Tensor4D;
+  /** From FUSED_FROM_SIDE up: the sub-pixel filters of the 4x4 kernel. */
+  readonly subPixel?: readonly tf.Tensor4D[];
 }
 
 export class UpscaleConv implements SynthesisLayer {
@@ -75,9 +77,16 @@ export class UpscaleConv implements SynthesisLayer {
   prepare(weights: Weights): void {
     const { blur, fused } = this.filters(weights);
     const blurReversed = tf.reverse(blur, [0, 1]) as tf.Tensor4D;
-    const conv = fused ? subPixelFilters(fused) : inputGradientFilter(weights.get(this.weight.name) as tf.Tensor4D);
-    [blur, blurReversed, ...[conv].flat()].forEach((t) => tf.keep(t));
-    this.prepared = { blur, fused: fused && tf.keep(fused), blurReversed, conv };
+    const subPixel = fused ? subPixelFilters(fused) : undefined;
+    const gradientFilter = fused ? undefined : inputGradientFilter(weights.get(this.weight.name) as tf.Tensor4D);
+    this.prepared = { blur, fused, blurReversed, gradientFilter, subPixel };
+    this.preparedTensors().forEach((t) => tf.keep(t));
+  }
+
+  private preparedTensors(): tf.Tensor[] {
+    if (!this.prepared) return [];
+    const { blur, fused, blurReversed, gradientFilter, subPixel } = this.prepared;
+    return [blur, blurReversed, ...(fused ? [fused] : []), ...(gradientFilter ? [gradientFilter] : []), ...(subPixel ?? [])];
   }
 
   forward(x: tf.Tensor4D, weights: Weights): tf.Tensor4D {
@@ -87,18 +96,15 @@ export class UpscaleConv implements SynthesisLayer {
     let y: tf.Tensor4D;
     if (k.fused) {
       const [n, h, w] = x.shape;
-      y = ops.convTranspose(x, k.fused, [n, 2 * h, 2 * w, this.outChannels], k.conv as readonly tf.Tensor4D[] | undefined);
+      y = ops.convTranspose(x, k.fused, [n, 2 * h, 2 * w, this.outChannels], k.subPixel);
     } else {
-      y = ops.conv(upscale2x(x), weights.get(this.weight.name) as tf.Tensor4D, 'same', k.conv as tf.Tensor4D | undefined);
+      y = ops.conv(upscale2x(x), weights.get(this.weight.name) as tf.Tensor4D, 'same', k.gradientFilter);
     }
     return ops.addBias(ops.blur(y, k.blur, k.blurReversed), weights.get(this.bias.name));
   }
 
   dispose(): void {
-    if (this.prepared) {
-      const { blur, fused, blurReversed, conv } = this.prepared;
-      tf.dispose([blur, blurReversed, ...[conv].flat(), ...(fused ? [fused] : [])]);
-    }
+    tf.dispose(this.preparedTensors());
     this.prepared = undefined;
   }
 }
