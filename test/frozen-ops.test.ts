@@ -12,9 +12,9 @@ import {
   conv2dFrozen,
   conv2dTransposeFrozen,
   depthwiseConv2dFrozen,
-  inputGradientFilter,
   subPixelFilters,
 } from '../src/stylegan/frozen-ops.js';
+import { inputGradientFilter } from '../src/stylegan/conv-input-gradient.js';
 import { valueAndGradsLean } from '../src/backend/lean-gradients.js';
 import { gaussian } from '../src/util/random.js';
 import { useTestBackend } from './helpers/backend.js';
@@ -40,6 +40,7 @@ beforeAll(() => {
     b: tf.tensor1d(gaussian('b', 6)),
     w: tensor4('w', [3, 3, 6, 5]),
     w1: tensor4('w1', [1, 1, 6, 3]),
+    w2: tensor4('w2', [2, 2, 6, 5]),
     wt: tensor4('wt', [4, 4, 5, 6]),
     k: tensor4('k', [3, 3, 6, 1]),
   };
@@ -85,6 +86,13 @@ const cases: Case[] = [
     plain: (v) => tf.conv2d(v, w4('w1'), 1, 'valid'),
     valueBound: null,
     gradBound: REORDERED,
+  },
+  {
+    name: '2x2 conv (asymmetric padding: tfjs\'s backward kernel)',
+    frozen: (v) => conv2dFrozen(v, w4('w2'), 'same'),
+    plain: (v) => tf.conv2d(v, w4('w2'), 1, 'same'),
+    valueBound: null,
+    gradBound: null,
   },
   {
     name: 'fused upscale, tfjs transposed conv forward',

@@ -12,6 +12,7 @@
  * it). Training, which needs the weight gradients, uses the tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2dTrainable, hasForwardInputGradient, inputGradientFilter } from './conv-input-gradient.js';
 
 /** x + bias with `bias` constant: nothing kept; the gradient passes through. */
 export function addFrozenBias(x: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
@@ -23,25 +24,17 @@ export function addFrozenBias(x: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
 }
 
 /**
- * The filter whose forward convolution is a stride-1 conv's input gradient: [kh, kw, in, out]
- * reversed in space, with in and out swapped. For odd kernels with 'same' (or 1x1 'valid')
- * padding, conv2d(dy, this) equals Conv2DBackpropInput(dy, filter) up to float rounding (the
- * same products, summed in another order).
- */
-export function inputGradientFilter(filter: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]));
-}
-
-/**
  * Stride-1 convolution by a constant filter [kh, kw, in, out]. The backward is a forward
  * Conv2D by `gradientFilter` (inputGradientFilter(filter), computed once by the caller, or
  * here per call when absent): TensorFlow's CPU Conv2DBackpropInput runs at 35-250 GFLOP/s on
  * the synthesis network's shapes where Conv2D runs at 230-360 (docs/performance.md).
  */
 export function conv2dFrozen(x: tf.Tensor4D, filter: tf.Tensor4D, pad: 'same' | 'valid', gradientFilter?: tf.Tensor4D): tf.Tensor4D {
+  const shape = x.shape;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
     value: tf.conv2d(args[0] as tf.Tensor4D, filter, 1, pad),
     gradFunc: (dy: tf.Tensor) => {
+      if (!hasForwardInputGradient(filter.shape, pad)) return [tf.conv2dTranspose(dy as tf.Tensor4D, filter, shape, 1, pad)];
       if (gradientFilter) return [tf.conv2d(dy as tf.Tensor4D, gradientFilter, 1, pad)];
       const g = inputGradientFilter(filter);
       const dx = tf.conv2d(dy as tf.Tensor4D, g, 1, pad);
@@ -150,7 +143,7 @@ export interface LinearOps {
 }
 
 const TRAINABLE_OPS: LinearOps = {
-  conv: (x, filter, pad) => tf.conv2d(x, filter, 1, pad),
+  conv: (x, filter, pad) => conv2dTrainable(x, filter, pad),
   convTranspose: (x, filter, outShape) => tf.conv2dTranspose(x, filter, outShape, 2, 'same'),
   blur: (x, filter) => tf.depthwiseConv2d(x, filter, 1, 'same'),
   addBias: (x, bias) => tf.add(x, bias) as tf.Tensor4D,

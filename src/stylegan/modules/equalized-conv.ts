@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ParamDecl, ZEROS, convWeight, vector } from '../param-decl.js';
 import type { Weights } from '../weights.js';
-import { inputGradientFilter, linearOps } from '../frozen-ops.js';
+import { linearOps } from '../frozen-ops.js';
+import { inputGradientFilter } from '../conv-input-gradient.js';
 import type { SynthesisLayer } from './synthesis-layer.js';
 
 export interface EqualizedConvOptions {

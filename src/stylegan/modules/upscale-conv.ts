@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { upscale2x } from '../layers.js';
 import { type ParamDecl, ZEROS, convWeight, vector } from '../param-decl.js';
 import type { Weights } from '../weights.js';
-import { inputGradientFilter, linearOps, subPixelFilters } from '../frozen-ops.js';
+import { linearOps, subPixelFilters } from '../frozen-ops.js';
+import { inputGradientFilter } from '../conv-input-gradient.js';
 import type { SynthesisLayer } from './synthesis-layer.js';
 
 const BLUR = Float32Array.from([1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16));
