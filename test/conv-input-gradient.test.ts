@@ -8,23 +8,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { conv2dTrainable } from '../src/stylegan/conv-input-gradient.js';
 import { gaussian } from '../src/util/random.js';
 import { useTestBackend } from './helpers/backend.js';
+import { relativeError } from './helpers/relative-error.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
 const t4 = (seed: string, shape: [number, number, number, number]) => tf.tensor4d(gaussian(seed, shape.reduce((a, b) => a * b, 1)), shape);
-
-async function relativeError(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [da, db] = [await a.data(), await b.data()];
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < db.length; i++) {
-    diff = Math.max(diff, Math.abs(da[i] - db[i]));
-    scale = Math.max(scale, Math.abs(db[i]));
-  }
-  return diff / scale;
-}
 
 describe.each([
   ['3x3 same', [3, 3, 6, 5], 'same'],

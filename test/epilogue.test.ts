@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { epilogue, epilogueReference, type EpilogueWeights } from '../src/stylegan/layers.js';
 import { gaussian } from '../src/util/random.js';
 import { useTestBackend } from './helpers/backend.js';
+import { relativeError } from './helpers/relative-error.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -20,18 +21,6 @@ const D = 16;
 
 function tensor(seed: string, shape: number[], scale = 1): tf.Tensor {
   return tf.tensor(gaussian(seed, shape.reduce((a, b) => a * b, 1)).map((v) => v * scale), shape);
-}
-
-/** Largest |a - b| over the largest |b|: the error relative to the gradient's size. */
-async function relativeError(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [x, y] = [await a.data(), await b.data()];
-  let err = 0;
-  let size = 0;
-  for (let i = 0; i < x.length; i++) {
-    err = Math.max(err, Math.abs(x[i] - y[i]));
-    size = Math.max(size, Math.abs(y[i]));
-  }
-  return err / size;
 }
 
 describe.each([true, false])('fused epilogue (noise %s)', (withNoise) => {

@@ -18,6 +18,7 @@ import { inputGradientFilter } from '../src/stylegan/conv-input-gradient.js';
 import { valueAndGradsLean } from '../src/backend/lean-gradients.js';
 import { gaussian } from '../src/util/random.js';
 import { useTestBackend } from './helpers/backend.js';
+import { relativeError } from './helpers/relative-error.js';
 
 beforeAll(async () => {
   await useTestBackend();
@@ -47,17 +48,6 @@ beforeAll(() => {
   phases = subPixelFilters(W.wt as tf.Tensor4D);
 });
 const w4 = (k: string) => W[k] as tf.Tensor4D;
-/** Largest |a - b| over the largest |b|: float32 sums of the same products in another order stay near 1e-7. */
-async function relativeError(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [da, db] = [await a.data(), await b.data()];
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < db.length; i++) {
-    diff = Math.max(diff, Math.abs(da[i] - db[i]));
-    scale = Math.max(scale, Math.abs(db[i]));
-  }
-  return diff / scale;
-}
 
 /** Bound on the relative error where the frozen op sums in another order (measured: below 3e-7). */
 const REORDERED = 2e-6;
