@@ -9,7 +9,8 @@
  * are computed by forward Conv2D with a filter derived once from the weights (a layer's
  * prepare()). That sums the same products in another order, so values differ from tfjs's ops by
  * float rounding (about 1e-7 relative; test/frozen-ops.test.ts bounds it, the parity cases judge
- * it). Training, which needs the weight gradients, uses the tfjs ops.
+ * it). Training needs the weight gradients and so keeps each op's inputs: tfjs's ops, with
+ * conv2dTrainable (conv-input-gradient.ts) for the convolutions.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dTrainable, hasForwardInputGradient, inputGradientFilter } from './conv-input-gradient.js';
