@@ -22,6 +22,7 @@ import {
 } from '../src/eval/evaluate-model.js';
 import { median } from '../src/util/stats.js';
 import { registerEvalModel } from '../src/cli/eval-model.js';
+import { portablePath } from '../src/util/repo-root.js';
 import { appendHistory, historyEntry, readHistory, renderHistoryTable } from '../src/eval/history.js';
 import { compareDiversity, meanPairwiseDistance } from '../src/eval/diversity.js';
 import { conventionOf } from '../src/eval/evaluate-model.js';
@@ -414,6 +415,8 @@ describe('evaluate-model on a tiny random generator', () => {
     expect(report.detection.samples).toBe(2);
     expect(report.pulse.faces).toBe(2);
     expect(report.pulse.options.steps).toBe(1);
+    // The dev faces are named relative to the checkout (../shared/...), never by this machine's folders.
+    for (const f of report.pulse.perFace) expect(f.file).toBe(portablePath(f.file));
     expect(report.identity.real.images).toBe(4);
     expect(report.faceAnalyzer.protocol).toEqual(FACE_PROTOCOL);
     expect(err).toMatch(/detection: face found in/);

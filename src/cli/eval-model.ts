@@ -148,7 +148,8 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
       node: process.version,
       summary: summarize(evaluation),
       detection: evaluation.detection,
-      pulse: evaluation.pulse,
+      // Dev-face files as paths relative to the checkout, so a committed report names no machine's folders.
+      pulse: evaluation.pulse && { ...evaluation.pulse, perFace: evaluation.pulse.perFace.map((f) => ({ ...f, file: portablePath(f.file) })) },
       identity: evaluation.identity,
     };
     for (const line of report.summary) process.stderr.write(`${line}\n`);
