@@ -17,10 +17,11 @@ export function registerModelCard(program: Command): void {
     .option('--eval <file>', 'JSON report of pulse eval-model')
     .option('--sample-grid <file>', 'sample grid PNG inside the model directory (relative path)')
     .option('--status <text>', 'one sentence on the state of training')
+    .option('--hardware <text>', 'the machine(s) it trained on (the card cannot know: it may be written elsewhere)')
     .option('--history <file>', 'eval-model history (JSONL) to show as a table across training')
     .option('--training-log <file>', "the run's log.jsonl: its loss curves go to training.svg in the model directory")
     .option('--force', 'overwrite an existing MODEL_CARD.md')
-    .action(async (flags: { model: string; eval?: string; sampleGrid?: string; status?: string; history?: string; trainingLog?: string; force?: boolean }) => {
+    .action(async (flags: { model: string; eval?: string; sampleGrid?: string; status?: string; hardware?: string; history?: string; trainingLog?: string; force?: boolean }) => {
       const dir = resolve(flags.model);
       const index = await readModelIndex(dir);
       const out = join(dir, 'MODEL_CARD.md');
@@ -42,6 +43,7 @@ export function registerModelCard(program: Command): void {
         evaluation,
         sampleGrid: flags.sampleGrid,
         status: flags.status,
+        hardware: flags.hardware,
         history: flags.history ? readHistory(resolve(flags.history)) : undefined,
         trainingPlot,
       });

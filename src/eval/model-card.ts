@@ -3,7 +3,6 @@
  * model directory records (training config, steps, images, time) and an evaluation report
  * of `pulse eval-model`, so every number in it comes from a file, not from memory.
  */
-import os from 'node:os';
 import { type EvalHistoryEntry, renderHistoryTable } from './history.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -19,6 +18,8 @@ export interface ModelCardInput {
   readonly sampleGrid?: string;
   /** A sentence on the state of training (e.g. "interim: training continues"). */
   readonly status?: string;
+  /** The machine(s) it trained on; without it the card says the hardware was not recorded. */
+  readonly hardware?: string;
   /** Earlier evaluations (pulse eval-model --history), shown as a table across training. */
   readonly history?: readonly EvalHistoryEntry[];
   /** Relative path of the training curves (SVG) in the model folder. */
@@ -59,7 +60,7 @@ export function renderModelCard(input: ModelCardInput): string {
     `| data | LFW deep-funneled, split \`${data.split}\` (${data.count} images; \`dev\` identities never seen), crop ${JSON.stringify(data.crop)} of the 150x150 photos (datasets/README.md) |`,
     `| training | ${t.steps} steps of batch ${tc.batchSize}, ${t.imagesSeen?.toLocaleString('en-US')} images seen, ${hours(t.trainingSeconds)} of training |`,
     `| recipe | non-saturating logistic loss, R1 gamma ${tc.r1Gamma} every ${tc.r1Interval} steps, Adam lr ${tc.lrG}/${tc.lrD} betas (${tc.beta1}, ${tc.beta2}), EMA half-life ${tc.emaHalfLifeImages} images, style mixing ${tc.styleMixingProb}, seed ${tc.seed} |`,
-    `| hardware, backend | ${os.cpus().length} CPU cores (${os.cpus()[0]?.model ?? 'unknown'}), tfjs backend \`${input.metadata.trainedOn}\` |`,
+    `| hardware, backend | ${input.hardware ?? 'not recorded'}, tfjs backend \`${input.metadata.trainedOn}\` |`,
     `| Gaussian fit | ${input.metadata.gaussianFitSamples?.toLocaleString('en-US')} samples of LeakyReLU(5)(w) |`,
     '',
     input.sampleGrid ? `![samples](${input.sampleGrid})\n` : '',
