@@ -10,12 +10,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * The filter whose forward convolution is a stride-1 conv's input gradient: [kh, kw, in, out]
- * reversed in space, with in and out swapped. For odd kernels with 'same' (or 1x1 'valid')
- * padding, conv2d(dy, this) equals Conv2DBackpropInput(dy, filter) up to float rounding (the
- * same products, summed in another order).
- */
-/**
  * Whether conv2d(dy, inputGradientFilter(filter)) is the input gradient: with 'same' padding the
  * pad must be symmetric (odd kernels); with 'valid' only a 1x1 kernel keeps the input's size.
  */
@@ -24,8 +18,15 @@ export function hasForwardInputGradient(filterShape: readonly number[], pad: 'sa
   return pad === 'same' ? kh % 2 === 1 && kw % 2 === 1 : kh === 1 && kw === 1;
 }
 
+/**
+ * The filter whose forward convolution is a stride-1 conv's input gradient: [kh, kw, in, out]
+ * reversed in space, with in and out swapped. For odd kernels with 'same' (or 1x1 'valid')
+ * padding, conv2d(dy, this) equals Conv2DBackpropInput(dy, filter) up to float rounding (the
+ * same products, summed in another order).
+ */
 export function inputGradientFilter(filter: tf.Tensor4D): tf.Tensor4D {
-  // No tidy: inside R1's gradient of a gradient these ops are on the tape, which needs them.
+  // No tidy: inside R1's gradient of a gradient these ops are on the tape, which needs them
+  // (the engine's backward tidy frees them otherwise).
   const [kh, kw] = filter.shape;
   if (kh === 1 && kw === 1) return tf.transpose(filter, [0, 1, 3, 2]);
   const reversed = tf.reverse(filter, [0, 1]);
@@ -55,10 +56,10 @@ function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, shape: [number, number,
 }
 
 /**
- * Stride-1 convolution whose filter learns: dx by the forward Conv2D above, dW by
- * filterGradient. The reversed filter is made from the weight in
- * each backward pass (the weight changes every step) from differentiable ops, so R1's gradient of
- * a gradient flows through dx.
+ * Stride-1 convolution whose filter learns: dx by the forward Conv2D above, dW by filterGradient.
+ * The reversed filter is made from the weight in each backward pass (the weight changes every
+ * step) from differentiable ops, so R1's gradient of a gradient flows through dx. Kernels without
+ * a forward input gradient (hasForwardInputGradient) are tfjs's conv2d.
  */
 export function conv2dTrainable(x: tf.Tensor4D, filter: tf.Tensor4D, pad: 'same' | 'valid'): tf.Tensor4D {
   if (!hasForwardInputGradient(filter.shape, pad)) return tf.conv2d(x, filter, 1, pad);
