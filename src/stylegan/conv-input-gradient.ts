@@ -37,9 +37,11 @@ export function inputGradientFilter(filter: tf.Tensor4D): tf.Tensor4D {
 
 /**
  * dW of a stride-1 convolution: TensorFlow's Conv2DBackpropFilter, as tfjs's conv2d gradient, except
- * for 1x1 filters (toRGB), whose dW is one matrix product x^T dy. (The wasm backend's
- * Conv2DBackpropFilter, built from ops in src/backend/wasm-kernels.ts, failed on a 1x1 filter
- * under R1's outer gradient; the product is what it computes anyway.)
+ * for 1x1 filters (toRGB), whose dW is one matrix product x^T dy. The product is what the kernel
+ * computes anyway, and it avoids a fault of this project's wasm Conv2DBackpropFilter
+ * (src/backend/wasm-kernels.ts): for a 1x1 filter computed while an outer gradient is recorded
+ * (R1), one of its inputs arrives already disposed. tfjs's own conv2d gradient hits the same
+ * fault when its dW is taken inside an outer tf.grad; not yet mended there.
  */
 function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, shape: [number, number, number, number], pad: 'same' | 'valid'): tf.Tensor {
   const [kh, kw, inC, outC] = shape;
