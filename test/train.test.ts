@@ -204,7 +204,7 @@ describe('training curves', () => {
 });
 
 describe('pulse train (command line)', () => {
-  it('trains on a plain folder, logs, samples, checkpoints, refuses to overwrite, resumes to the budget', async () => {
+  it('trains on a plain folder, logs, samples, checkpoints, refuses to overwrite, resumes to the budget, branches', async () => {
     const root = mkdtempSync(join(tmpdir(), 'pulse-train-cli-'));
     const data = join(root, 'faces');
     mkdirSync(data);
@@ -235,6 +235,23 @@ describe('pulse train (command line)', () => {
     // every 5th step and every R1 step (r1Interval 16: the first step) is logged, once across the resume
     expect(log.map((l) => l.step)).toEqual([1]);
     expect(log[0].r1).not.toBeNull();
+    // A branch: the same weights and counters under a new learning rate, the parent only read.
+    const parentBefore = readFileSync(join(run, 'checkpoint', 'model.json'), 'utf8');
+    const branchDir = join(root, 'branch');
+    const branched = await runCli([...base.slice(0, 7), '--out', branchDir, '--branch-from', run, '--lr', '0.001', '--total-images', '16', '--checkpoint-every', '1', '--quiet']);
+    expect(branched.code, branched.err).toBe(0);
+    expect(branched.err).toMatch(/branched .* at step 3 \(12 images\); changed: lrG 0.002 -> 0.001, lrD 0.002 -> 0.001, totalImages 12 -> 16/);
+    expect(branched.err).toMatch(/checkpoint at step 4 \(16 images/);
+    expect(readFileSync(join(run, 'checkpoint', 'model.json'), 'utf8')).toBe(parentBefore);
+    const record = JSON.parse(readFileSync(join(branchDir, 'branch.json'), 'utf8'));
+    expect(record).toMatchObject({ step: 3, images: 12, changed: { lrG: { parent: 0.002, branch: 0.001 } } });
+    const branchMeta = (await loadCheckpoint(branchDir)).meta;
+    expect(branchMeta.config).toMatchObject({ lrG: 0.001, lrD: 0.001, augment: 'color,translation', resolution: 16 });
+    const again2 = await runCli([...base.slice(0, 7), '--out', branchDir, '--branch-from', run, '--lr', '0.001', '--quiet']);
+    expect(again2.err).toMatch(/already holds a training run; a branch needs a new --out/);
+    const fixed = await runCli([...base, '--out', join(root, 'b2'), '--branch-from', run, '--quiet']);
+    expect(fixed.code).toBe(1);
+    expect(fixed.err).toMatch(/keeps the parent run's architecture, batch and seed; drop --res, --fmap-base, --fmap-max, --batch/);
     const bad = await runCli([...base, '--out', join(root, 'bad'), '--augment', 'color,flip', '--total-images', '4', '--quiet']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/"flip" is not one of color, translation, cutout/);

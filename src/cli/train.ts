@@ -2,7 +2,7 @@
  * `pulse train`: trains the project's StyleGAN on a folder of faces, resumably (the loop is
  * src/train/training-run.ts; `pulse export-model` is in export-model.ts).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../backend/select.js';
@@ -12,7 +12,7 @@ import { prepareDatasetCache, type DatasetCrop } from '../data/dataset-cache.js'
 import { BatchSampler, makeBatch, type BatchSamplerState } from '../data/batches.js';
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { Trainer, type RealBatchSource } from '../train/trainer.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type BranchChanges } from '../train/checkpoint.js';
 import { runTraining, stopOnSignals } from '../train/training-run.js';
 import { portablePath } from '../util/repo-root.js';
 import { createProgress, formatSeconds } from '../util/progress.js';
@@ -34,6 +34,7 @@ interface TrainFlags {
   crop: string;
   out: string;
   resume?: boolean;
+  branchFrom?: string;
   res: number;
   fmapBase: number;
   fmapMax: number;
@@ -78,6 +79,47 @@ function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): s
     .map(([flag, key]) => `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${String(asked[key])} (the run has ${String(saved[key])})`);
 }
 
+/** What a branch changes: the flags given on the command line among those it may change. */
+function branchChanges(cmd: Command, flags: TrainFlags): BranchChanges {
+  const given = (flag: keyof TrainFlags) => cmd.getOptionValueSource(flag) === 'cli';
+  const fixed = (['res', 'fmapBase', 'fmapMax', 'batch', 'seed'] as const).filter(given);
+  if (fixed.length > 0) {
+    const names = fixed.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
+    throw new Error(`--branch-from keeps the parent run's architecture, batch and seed; drop ${names} (a branch may change --lr, --r1-gamma, --augment, --total-images, --checkpoint-every, --sample-every)`);
+  }
+  const c = configFromFlags(flags);
+  return {
+    ...(flags.lr !== undefined ? { lrG: c.lrG, lrD: c.lrD } : {}),
+    ...(flags.r1Gamma !== undefined ? { r1Gamma: c.r1Gamma } : {}),
+    ...(given('augment') ? { augment: c.augment } : {}),
+    ...(flags.totalImages !== undefined ? { totalImages: c.totalImages } : {}),
+    ...(given('checkpointEvery') ? { checkpointEvery: c.checkpointEvery } : {}),
+    ...(given('sampleEvery') ? { sampleEvery: c.sampleEvery } : {}),
+  };
+}
+
+/**
+ * Starts a new run in `runDir` from another run's checkpoint under changed settings (a
+ * hyperparameter change mid-training, measured against the parent continued unchanged). The
+ * parent is only read; branch.json records where the branch came from and what changed.
+ */
+async function branch(flags: TrainFlags, cmd: Command, runDir: string): Promise<{ trainer: Trainer; samplerState: BatchSamplerState }> {
+  const parentDir = resolve(flags.branchFrom!);
+  if (flags.resume) throw new Error('--branch-from starts a new run; use --resume (without --branch-from) to continue a branch');
+  if (hasCheckpoint(runDir)) throw new Error(`${runDir} already holds a training run; a branch needs a new --out (or pass --resume without --branch-from)`);
+  if (!hasCheckpoint(parentDir)) throw new Error(`--branch-from ${flags.branchFrom}: no training checkpoint there (checkpoint/model.json)`);
+  const changes = branchChanges(cmd, flags);
+  const { trainer, meta } = await loadCheckpoint(parentDir, changes);
+  const changed = Object.fromEntries(
+    (Object.keys(changes) as (keyof BranchChanges)[]).filter((k) => meta.config[k] !== changes[k]).map((k) => [k, { parent: meta.config[k], branch: changes[k] }]),
+  );
+  const record = { from: portablePath(parentDir), step: meta.state.step, images: meta.state.images, changed, time: new Date().toISOString() };
+  writeFileSync(join(runDir, 'branch.json'), `${JSON.stringify(record, null, 1)}\n`);
+  const summary = Object.entries(changed).map(([k, v]) => `${k} ${String(v.parent)} -> ${String(v.branch)}`).join(', ') || 'nothing';
+  process.stderr.write(`branched ${runDir} from ${parentDir} at step ${meta.state.step} (${meta.state.images} images); changed: ${summary}\n`);
+  return { trainer, samplerState: meta.sampler as BatchSamplerState };
+}
+
 async function train(flags: TrainFlags, cmd: Command): Promise<void> {
   const backend = await initBackend(backendRequest(cmd));
   process.stderr.write(`backend: ${backend.description}\n`);
@@ -85,7 +127,9 @@ async function train(flags: TrainFlags, cmd: Command): Promise<void> {
   mkdirSync(join(runDir, 'samples'), { recursive: true });
   let trainer: Trainer;
   let samplerState: BatchSamplerState | undefined;
-  if (hasCheckpoint(runDir)) {
+  if (flags.branchFrom !== undefined) {
+    ({ trainer, samplerState } = await branch(flags, cmd, runDir));
+  } else if (hasCheckpoint(runDir)) {
     if (!flags.resume) throw new Error(`${runDir} already holds a training run; pass --resume to continue it, or choose another --out`);
     const loaded = await loadCheckpoint(runDir);
     trainer = loaded.trainer;
@@ -147,6 +191,7 @@ export function registerTrain(program: Command): void {
     .option('--crop <crop>', 'lfw (the documented LFW crop), ffhq (each photo\'s central face aligned as FFHQ is; docs/align.md), center, or LEFT,TOP,SIZE', 'lfw')
     .requiredOption('--out <dir>', 'run folder: checkpoint/, samples/, log.jsonl')
     .option('--resume', 'continue the run in --out from its checkpoint')
+    .option('--branch-from <run>', 'start --out from another run\'s checkpoint under changed --lr, --r1-gamma, --augment (the other run is only read; --out/branch.json records the change)')
     .option('--res <px>', 'generator resolution', integerFlag('res', { min: 8 }), d.resolution)
     .option('--fmap-base <n>', 'width rule base (G and D)', integerFlag('fmap-base', { min: 1 }), d.fmapBase)
     .option('--fmap-max <n>', 'maximum width', integerFlag('fmap-max', { min: 1 }), d.fmapMax)

@@ -49,8 +49,14 @@ export function hasCheckpoint(runDir: string): boolean {
   return existsSync(join(runDir, CHECKPOINT_DIR, 'model.json')) || existsSync(join(runDir, `${CHECKPOINT_DIR}.old`, 'model.json'));
 }
 
-/** Loads the newest complete checkpoint (falls back to `.old` if a rename was interrupted). */
-export async function loadCheckpoint(runDir: string): Promise<{ trainer: Trainer; meta: CheckpointMeta }> {
+/** Settings a branch of a run may change: they alter how it learns, not what it is. */
+export type BranchChanges = Partial<Pick<TrainConfig, 'lrG' | 'lrD' | 'r1Gamma' | 'augment' | 'totalImages' | 'checkpointEvery' | 'sampleEvery'>>;
+
+/**
+ * Loads the newest complete checkpoint (falls back to `.old` if a rename was interrupted).
+ * `changes` branches the run: the same weights, moments and counters under new settings.
+ */
+export async function loadCheckpoint(runDir: string, changes: BranchChanges = {}): Promise<{ trainer: Trainer; meta: CheckpointMeta }> {
   let dir = join(runDir, CHECKPOINT_DIR);
   if (!existsSync(join(dir, 'model.json'))) dir = join(runDir, `${CHECKPOINT_DIR}.old`);
   if (!existsSync(join(dir, 'model.json'))) throw new Error(`${runDir} has no training checkpoint (${CHECKPOINT_DIR}/model.json); start without --resume`);
@@ -59,7 +65,7 @@ export async function loadCheckpoint(runDir: string): Promise<{ trainer: Trainer
   const meta = metadata as unknown as CheckpointMeta;
   if (meta?.kind !== 'pulse-train-checkpoint') throw new Error(`${dir} is not a pulse train checkpoint`);
   // Options added after a checkpoint was written take the value the run was trained with.
-  const config: TrainConfig = { ...meta.config, augment: meta.config.augment ?? 'none' };
+  const config: TrainConfig = { ...meta.config, augment: meta.config.augment ?? 'none', ...changes };
   const trainer = Trainer.restore(config, tensors, { ...meta.state }, {
     g: optimizerStateFrom(tensors, 'G', meta.optimizerSteps.g),
     d: optimizerStateFrom(tensors, 'D', meta.optimizerSteps.d),
