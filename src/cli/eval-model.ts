@@ -93,9 +93,10 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
     const analyzer = await faceAnalyzerInfo();
     process.stderr.write(`model: ${model.source} (${model.synthesis.config.resolution} px); faces: ${analyzer.description}; seed ${flags.seed}\n`);
     const bars = new Map<string, Progress>();
-    const labels = { samples: 'samples', real: 'real faces', pulse: 'pulse' } as const;
+    const labels = { samples: 'samples', align: 'aligning dev photos', real: 'real faces', pulse: 'pulse' } as const;
     const formats = {
       samples: '{bar} {value}/{total} generated + analysed | left {eta_formatted}',
+      align: '{bar} {value}/{total} photos (once per machine) | left {eta_formatted}',
       real: '{bar} {value}/{total} analysed | left {eta_formatted}',
       pulse: '{bar} {value}/{total} faces ({step}) | left {eta_formatted}',
     } as const;

@@ -187,14 +187,21 @@ export interface RealFace {
  * alignment, photos where no face is found are left out (the dataset cache lists them), so
  * the first `count` aligned ones are used.
  */
-export async function realDevFaces(datasetDir: string, count: number, resolution: number, convention: RealFaceConvention): Promise<RealFace[]> {
+export async function realDevFaces(
+  datasetDir: string,
+  count: number,
+  resolution: number,
+  convention: RealFaceConvention,
+  onAlignProgress?: ProgressCallback,
+): Promise<RealFace[]> {
   if (convention === 'lfw-crop') {
     const entries = await devFaces(datasetDir, count);
     return Promise.all(entries.map(async (entry) => ({ entry, image: await loadRealFace(entry, resolution) })));
   }
   const all = await listFaces(datasetDir, { split: 'dev' });
   const byPath = new Map(all.map((e) => [resolve(e.path), e]));
-  const cache = await alignedFaces(datasetDir, 'dev', resolution, { warn: () => {} });
+  // The first use on a machine aligns every dev photo (about a minute), hence the progress.
+  const cache = await alignedFaces(datasetDir, 'dev', resolution, { warn: () => {}, onProgress: (d, t) => onAlignProgress?.(d, t) });
   const order = cache.files.map((f, i) => ({ f: resolve(f), i })).sort((a, b) => (a.f < b.f ? -1 : a.f > b.f ? 1 : 0));
   if (order.length < count) throw new Error(`${datasetDir} has ${order.length} dev faces in the FFHQ alignment (${cache.header.skipped.length} without a face); ${count} were asked for`);
   const px = resolution * resolution * 3;
@@ -255,6 +262,8 @@ export interface PulseEvalOptions {
   /** Targets optimised together (default 8). */
   readonly batchSize?: number;
   readonly onProgress?: ProgressCallback;
+  /** Progress of aligning the dev photos, the first time (FFHQ convention). */
+  readonly onAlignProgress?: ProgressCallback;
 }
 
 /** Measurement 2: PULSE on `faces` dev faces downscaled `factor`x; share within eps, median best MSE. */
@@ -268,7 +277,7 @@ export async function measurePulse(model: LoadedModel, options: PulseEvalOptions
   const lowResolution = resolution / factor;
   factorFor(resolution, lowResolution, `a ${factor}x downscaled face`);
   const pulseOptions = resolveOptions({ ...options.pulse, seed: options.seed });
-  const faces = await realDevFaces(options.datasetDir, options.faces, resolution, options.convention ?? 'lfw-crop');
+  const faces = await realDevFaces(options.datasetDir, options.faces, resolution, options.convention ?? 'lfw-crop', options.onAlignProgress);
   const entries = faces.map((f) => f.entry);
   const down = new BicubicDownsampler(factor);
   const perFace: PulseFaceOutcome[] = [];
@@ -389,6 +398,8 @@ export interface IdentityFrechetOptions extends Omit<SampleAnalysisOptions, 'cou
   readonly analysis?: SampleAnalysis;
   /** Progress over the real faces (onProgress covers the samples). */
   readonly onRealProgress?: ProgressCallback;
+  /** Progress of aligning the dev photos, the first time (FFHQ convention). */
+  readonly onAlignProgress?: ProgressCallback;
 }
 
 function maybeFrechet(x: readonly Float32Array[], y: readonly Float32Array[]): MaybeFrechet {
@@ -423,7 +434,7 @@ export async function measureIdentityFrechet(model: LoadedModel, options: Identi
 
   const resolution = model.synthesis.config.resolution;
   const t1 = performance.now();
-  const faces = await realDevFaces(options.datasetDir, options.realFaces, resolution, options.convention ?? 'lfw-crop');
+  const faces = await realDevFaces(options.datasetDir, options.realFaces, resolution, options.convention ?? 'lfw-crop', options.onAlignProgress);
   const entries = faces.map((f) => f.entry);
   const real: { identity?: string; key: string; descriptor: Float32Array }[] = [];
   let noFace = 0;
@@ -485,7 +496,7 @@ export interface EvaluateModelOptions {
   readonly pulseBatchSize?: number;
   readonly sampleBatchSize?: number;
   readonly protocol?: FaceProtocol;
-  readonly onProgress?: (stage: 'samples' | 'real' | 'pulse', done: number, total: number, fields?: Record<string, string | number>) => void;
+  readonly onProgress?: (stage: 'samples' | 'align' | 'real' | 'pulse', done: number, total: number, fields?: Record<string, string | number>) => void;
 }
 
 export interface ModelEvaluation {
@@ -529,6 +540,7 @@ export async function evaluateModel(model: LoadedModel, options: EvaluateModelOp
           protocol: options.protocol,
           analysis,
           onRealProgress: (d, t) => options.onProgress?.('real', d, t),
+          onAlignProgress: (d, t) => options.onProgress?.('align', d, t),
         })
       : null;
   const pulse =
@@ -541,6 +553,7 @@ export async function evaluateModel(model: LoadedModel, options: EvaluateModelOp
           pulse: options.pulse,
           batchSize: options.pulseBatchSize,
           onProgress: (d, t, f) => options.onProgress?.('pulse', d, t, f),
+          onAlignProgress: (d, t) => options.onProgress?.('align', d, t),
         })
       : null;
   return { detection, pulse, identity, seconds: (performance.now() - t0) / 1000 };
