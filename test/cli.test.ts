@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli as run } from './helpers/cli.js';
+import { buildProgram, commandNamed } from '../src/cli/main.js';
 import { readModelDir } from '../src/io/model-format.js';
 import { loadTorchCheckpoint } from '../src/io/torch-checkpoint.js';
 import { useTestBackend } from './helpers/backend.js';
@@ -197,5 +198,24 @@ describe('pulse speed', () => {
     expect(j.peak_rss_mb).toBeGreaterThan(50);
     expect(typeof j.backend).toBe('string');
     expect(j.tensors_after).toBe(j.tensors_before);
+  });
+});
+
+describe('the command table (only the command run is imported)', () => {
+  it('finds the command past global options and aliases; help and unknown names load every command', async () => {
+    expect(commandNamed(['speed', '--res', '64'])).toBe('speed');
+    expect(commandNamed(['--backend', 'wasm', 'bench'])).toBe('speed');
+    expect(commandNamed(['--backend=cpu', 'train', '--resume'])).toBe('train');
+    expect(commandNamed(['--help'])).toBeUndefined();
+    expect(commandNamed(['help', 'speed'])).toBeUndefined();
+    expect(commandNamed(['nosuch'])).toBeUndefined();
+    const one = await buildProgram(['--backend', 'wasm', 'model-card']);
+    expect(one.commands.map((c) => c.name())).toEqual(['model-card']);
+    const all = await buildProgram(['--help']);
+    expect(all.commands.map((c) => c.name())).toEqual(expect.arrayContaining(['upsample', 'speed', 'train', 'eval-model', 'align', 'sample', 'demo']));
+    expect(all.commands).toHaveLength(15);
+    const typo = await run(['speeed']);
+    expect(typo.code).toBe(1);
+    expect(typo.err).toMatch(/unknown command 'speeed'/);
   });
 });
