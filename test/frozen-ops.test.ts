@@ -15,6 +15,8 @@ import {
   subPixelFilters,
 } from '../src/stylegan/frozen-ops.js';
 import { inputGradientFilter } from '../src/stylegan/conv-input-gradient.js';
+import { upscaleConvAsTransposed } from '../src/stylegan/modules/upscale-conv.js';
+import { upscale2x } from '../src/stylegan/layers.js';
 import { valueAndGradsLean } from '../src/backend/lean-gradients.js';
 import { gaussian } from '../src/util/random.js';
 import { useTestBackend } from './helpers/backend.js';
@@ -36,6 +38,8 @@ const x = () => tensor4('x', [2, 8, 8, 6]);
 // The weights live as long as the model does: made once, outside every gradient scope.
 let W: Record<string, tf.Tensor4D | tf.Tensor1D>;
 let phases: tf.Tensor4D[];
+let upscaleFused: tf.Tensor4D;
+let upscalePhases: tf.Tensor4D[];
 beforeAll(() => {
   W = {
     b: tf.tensor1d(gaussian('b', 6)),
@@ -46,6 +50,8 @@ beforeAll(() => {
     k: tensor4('k', [3, 3, 6, 1]),
   };
   phases = subPixelFilters(W.wt as tf.Tensor4D);
+  upscaleFused = upscaleConvAsTransposed(W.w);
+  upscalePhases = subPixelFilters(upscaleFused);
 });
 const w4 = (k: string) => W[k] as tf.Tensor4D;
 
@@ -97,6 +103,14 @@ const cases: Case[] = [
     plain: (v) => tf.conv2dTranspose(v, w4('wt'), [2, 16, 16, 5], 2, 'same'),
     valueBound: REORDERED,
     gradBound: null,
+  },
+  {
+    // What a search computes below 128 px for the official upscale + conv (upscale-conv.ts).
+    name: 'nearest upscale + 3x3 conv, as a sub-pixel transposed conv',
+    frozen: (v) => conv2dTransposeFrozen(v, upscaleFused, [2, 16, 16, 5], upscalePhases),
+    plain: (v) => tf.conv2d(upscale2x(v), w4('w'), 1, 'same'),
+    valueBound: REORDERED,
+    gradBound: REORDERED,
   },
   {
     name: 'blur (depthwise)',

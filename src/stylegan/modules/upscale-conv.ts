@@ -3,13 +3,20 @@
  * equalised conv, the [1, 2, 1] blur (a buffer `intermediate.kernel`, never trained), then the
  * bias. From an output side of 128 up the official code fuses upscale and conv into one
  * stride-2 transposed conv, which rounds differently, so that path is kept as well.
+ *
+ * A search (frozen weights) takes the fused form at every side: it is the same linear map
+ * (the 4x4 kernel sums the 3x3 kernel, reversed, over the four positions a nearest-upscaled
+ * pixel covers), computed as four 2x2 sub-pixel convolutions of the small input, 16 multiply-adds
+ * per input pixel and channel pair, where the upscale and 3x3 conv take 36, forward and
+ * backward alike. Below 128 px it rounds differently from the official unfused ops, by about
+ * as much as the frozen ops' reordered sums do (the parity cases judge it). Training keeps the
+ * official form.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { upscale2x } from '../layers.js';
 import { type ParamDecl, ZEROS, convWeight, vector } from '../param-decl.js';
 import type { Weights } from '../weights.js';
 import { linearOps, subPixelFilters } from '../frozen-ops.js';
-import { inputGradientFilter } from '../conv-input-gradient.js';
 import type { SynthesisLayer } from './synthesis-layer.js';
 
 const BLUR = Float32Array.from([1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16));
@@ -32,6 +39,17 @@ export function fusedUpscaleFilter(filter: tf.Tensor): tf.Tensor4D {
   });
 }
 
+/**
+ * The stride-2 transposed-conv filter [4, 4, out, in] equal to a 2x nearest upscale followed by
+ * a 'same' 3x3 conv by `filter` [3, 3, in, out]. A transposed conv correlates with its kernel
+ * reversed, so the 3x3 kernel is reversed before the fusing. In 1-D: upscale + conv gives
+ * y[2m] = w0 x[m-1] + (w1 + w2) x[m]; the fused kernel of (w2, w1, w0) is
+ * K = (w2, w1 + w2, w0 + w1, w0), whose transposed conv gives y[2m] = K3 x[m-1] + K1 x[m].
+ */
+export function upscaleConvAsTransposed(filter: tf.Tensor): tf.Tensor4D {
+  return tf.tidy(() => fusedUpscaleFilter(tf.reverse(filter, [0, 1])));
+}
+
 /** What the forward derives from the weights alone: the depthwise blur filter and, when fused, the 4x4 kernel. */
 interface UpscaleFilters {
   readonly blur: tf.Tensor4D;
@@ -42,10 +60,10 @@ interface UpscaleFilters {
 interface FrozenDerived {
   /** The blur's backward filter (the blur reversed in space). */
   readonly blurReversed: tf.Tensor4D;
-  /** Below FUSED_FROM_SIDE: the 3x3 conv's input-gradient filter. */
-  readonly gradientFilter?: tf.Tensor4D;
-  /** From FUSED_FROM_SIDE up: the sub-pixel filters of the 4x4 kernel. */
-  readonly subPixel?: readonly tf.Tensor4D[];
+  /** The fused 4x4 kernel (the backward's strided conv reads it) at every side. */
+  readonly searchFused: tf.Tensor4D;
+  /** Its sub-pixel filters (the forward). */
+  readonly subPixel: readonly tf.Tensor4D[];
 }
 
 export class UpscaleConv implements SynthesisLayer {
@@ -78,30 +96,31 @@ export class UpscaleConv implements SynthesisLayer {
   prepare(weights: Weights): void {
     const { blur, fused } = this.filters(weights);
     const blurReversed = tf.reverse(blur, [0, 1]) as tf.Tensor4D;
-    const subPixel = fused ? subPixelFilters(fused) : undefined;
-    const gradientFilter = fused ? undefined : inputGradientFilter(weights.get(this.weight.name) as tf.Tensor4D);
-    this.prepared = { blur, fused, blurReversed, gradientFilter, subPixel };
+    const searchFused = fused ?? upscaleConvAsTransposed(weights.get(this.weight.name));
+    this.prepared = { blur, fused, blurReversed, searchFused, subPixel: subPixelFilters(searchFused) };
     this.preparedTensors().forEach((t) => tf.keep(t));
   }
 
   private preparedTensors(): tf.Tensor[] {
     if (!this.prepared) return [];
-    const { blur, fused, blurReversed, gradientFilter, subPixel } = this.prepared;
-    return [blur, blurReversed, ...(fused ? [fused] : []), ...(gradientFilter ? [gradientFilter] : []), ...(subPixel ?? [])];
+    const { blur, blurReversed, searchFused, subPixel } = this.prepared;
+    return [blur, blurReversed, searchFused, ...subPixel];
   }
 
   forward(x: tf.Tensor4D, weights: Weights): tf.Tensor4D {
-    // Trained weights change every step, so the filters are rebuilt inside the forward (and differentiated).
-    const k: UpscaleFilters & Partial<FrozenDerived> = weights.trainable ? this.filters(weights) : this.prepared!;
-    const ops = linearOps(weights.trainable);
-    let y: tf.Tensor4D;
-    if (k.fused) {
-      const [n, h, w] = x.shape;
-      y = ops.convTranspose(x, k.fused, [n, 2 * h, 2 * w, this.outChannels], k.subPixel);
-    } else {
-      y = ops.conv(upscale2x(x), weights.get(this.weight.name) as tf.Tensor4D, 'same', k.gradientFilter);
+    const [n, h, w] = x.shape;
+    const outShape: [number, number, number, number] = [n, 2 * h, 2 * w, this.outChannels];
+    if (!weights.trainable) {
+      const k = this.prepared!;
+      const ops = linearOps(false);
+      const y = ops.convTranspose(x, k.searchFused, outShape, k.subPixel);
+      return ops.addBias(ops.blur(y, k.blur, k.blurReversed), weights.get(this.bias.name));
     }
-    return ops.addBias(ops.blur(y, k.blur, k.blurReversed), weights.get(this.bias.name));
+    // Trained weights change every step, so the filters are rebuilt inside the forward (and differentiated).
+    const k = this.filters(weights);
+    const ops = linearOps(true);
+    const y = k.fused ? ops.convTranspose(x, k.fused, outShape) : ops.conv(upscale2x(x), weights.get(this.weight.name) as tf.Tensor4D, 'same');
+    return ops.addBias(ops.blur(y, k.blur), weights.get(this.bias.name));
   }
 
   dispose(): void {
