@@ -252,6 +252,13 @@ describe('pulse train (command line)', () => {
     const fixed = await runCli([...base, '--out', join(root, 'b2'), '--branch-from', run, '--quiet']);
     expect(fixed.code).toBe(1);
     expect(fixed.err).toMatch(/keeps the parent run's architecture, batch and seed; drop --res, --fmap-base, --fmap-max, --batch/);
+    // Resuming on other data is refused: the sampler's positions index the run's own images.
+    const fewer = join(root, 'fewer');
+    mkdirSync(fewer);
+    for (let i = 0; i < 5; i++) writeFileSync(join(fewer, `f${i}.png`), readFileSync(join(data, `f${i}.png`)));
+    const otherData = await runCli(['train', '--data', fewer, ...base.slice(3), '--resume', '--total-images', '16', '--quiet']);
+    expect(otherData.code).toBe(1);
+    expect(otherData.err).toMatch(/was trained on 6 images .*this data gives 5 .*pass the run's own --data/);
     const bad = await runCli([...base, '--out', join(root, 'bad'), '--augment', 'color,flip', '--total-images', '4', '--quiet']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/"flip" is not one of color, translation, cutout/);

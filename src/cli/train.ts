@@ -101,9 +101,14 @@ function branchChanges(cmd: Command, flags: TrainFlags): BranchChanges {
 /**
  * Starts a new run in `runDir` from another run's checkpoint under changed settings (a
  * hyperparameter change mid-training, measured against the parent continued unchanged). The
- * parent is only read; branch.json records where the branch came from and what changed.
+ * parent is only read; the caller writes `record` to branch.json (where the branch came from
+ * and what changed) once the data is known to be the parent's.
  */
-async function branch(flags: TrainFlags, cmd: Command, runDir: string): Promise<{ trainer: Trainer; samplerState: BatchSamplerState }> {
+async function branch(
+  flags: TrainFlags,
+  cmd: Command,
+  runDir: string,
+): Promise<{ trainer: Trainer; samplerState: BatchSamplerState; data: unknown; record: Record<string, unknown> }> {
   const parentDir = resolve(flags.branchFrom!);
   if (flags.resume) throw new Error('--branch-from starts a new run; use --resume (without --branch-from) to continue a branch');
   if (hasCheckpoint(runDir)) throw new Error(`${runDir} already holds a training run; a branch needs a new --out (or pass --resume without --branch-from)`);
@@ -114,10 +119,27 @@ async function branch(flags: TrainFlags, cmd: Command, runDir: string): Promise<
     (Object.keys(changes) as (keyof BranchChanges)[]).filter((k) => meta.config[k] !== changes[k]).map((k) => [k, { parent: meta.config[k], branch: changes[k] }]),
   );
   const record = { from: portablePath(parentDir), step: meta.state.step, images: meta.state.images, changed, time: new Date().toISOString() };
-  writeFileSync(join(runDir, 'branch.json'), `${JSON.stringify(record, null, 1)}\n`);
   const summary = Object.entries(changed).map(([k, v]) => `${k} ${String(v.parent)} -> ${String(v.branch)}`).join(', ') || 'nothing';
   process.stderr.write(`branched ${runDir} from ${parentDir} at step ${meta.state.step} (${meta.state.images} images); changed: ${summary}\n`);
-  return { trainer, samplerState: meta.sampler as BatchSamplerState };
+  return { trainer, samplerState: meta.sampler as BatchSamplerState, data: meta.data, record };
+}
+
+/**
+ * A resumed or branched run must see the data it was trained on: its batch sampler's positions
+ * index that dataset (its count), cut by its crop from its split. A different cache key with
+ * the same count, split and crop (the photos moved, or the aligner changed) is only noted.
+ */
+function requireSameData(saved: unknown, now: { count: number; cacheKey: string; split: string; crop: DatasetCrop }, runDir: string): void {
+  const was = saved as { count?: unknown; split?: unknown; crop?: unknown; cacheKey?: unknown; dir?: unknown } | undefined;
+  if (was?.count === undefined) return; // written before the data was recorded
+  const same = was.count === now.count && was.split === now.split && JSON.stringify(was.crop) === JSON.stringify(now.crop);
+  if (!same) {
+    throw new Error(
+      `${runDir} was trained on ${String(was.count)} images (${String(was.dir)}, split ${String(was.split)}, crop ${JSON.stringify(was.crop)}); ` +
+        `this data gives ${now.count} (split ${now.split}, crop ${JSON.stringify(now.crop)}): pass the run's own --data, --split and --crop`,
+    );
+  }
+  if (was.cacheKey !== now.cacheKey) process.stderr.write(`notice: the data's cache key differs from the run's (${String(was.cacheKey)} -> ${now.cacheKey}: the photos' paths or bytes, or the aligner, changed); the counts match, so training goes on\n`);
 }
 
 async function train(flags: TrainFlags, cmd: Command): Promise<void> {
@@ -127,13 +149,16 @@ async function train(flags: TrainFlags, cmd: Command): Promise<void> {
   mkdirSync(join(runDir, 'samples'), { recursive: true });
   let trainer: Trainer;
   let samplerState: BatchSamplerState | undefined;
+  let savedData: unknown;
+  let branchRecord: Record<string, unknown> | undefined;
   if (flags.branchFrom !== undefined) {
-    ({ trainer, samplerState } = await branch(flags, cmd, runDir));
+    ({ trainer, samplerState, data: savedData, record: branchRecord } = await branch(flags, cmd, runDir));
   } else if (hasCheckpoint(runDir)) {
     if (!flags.resume) throw new Error(`${runDir} already holds a training run; pass --resume to continue it, or choose another --out`);
     const loaded = await loadCheckpoint(runDir);
     trainer = loaded.trainer;
     samplerState = loaded.meta.sampler as BatchSamplerState;
+    savedData = loaded.meta.data;
     for (const ignored of ignoredOnResume(cmd, flags, trainer.config)) process.stderr.write(`notice: resuming, so ${ignored} is ignored\n`);
     if (flags.totalImages !== undefined) (trainer.config as { totalImages: number }).totalImages = flags.totalImages;
     process.stderr.write(`resumed ${runDir} at step ${trainer.state.step} (${trainer.state.images} images)\n`);
@@ -148,6 +173,8 @@ async function train(flags: TrainFlags, cmd: Command): Promise<void> {
   const prep = createProgress('preparing data', faces.length, '{bar} {value}/{total} images');
   const cache = await prepareDatasetCache(faces, { crop, size: c.resolution, onProgress: (d) => prep.update(d) });
   prep.stop();
+  requireSameData(savedData, { count: cache.count, cacheKey: cache.header.key, split: flags.split, crop }, flags.branchFrom ?? runDir);
+  if (branchRecord) writeFileSync(join(runDir, 'branch.json'), `${JSON.stringify(branchRecord, null, 1)}\n`);
   process.stderr.write(`data: ${cache.count} images of ${flags.data} (split ${flags.split}, crop ${flags.crop}) at ${c.resolution} px\n`);
   const sampler = samplerState ? BatchSampler.restore(samplerState) : new BatchSampler(cache.count, c.batchSize, `train:${c.seed}`);
   const source: RealBatchSource = {
