@@ -468,6 +468,25 @@ describe('evaluation history', () => {
   });
 });
 
+describe('model card lineage', () => {
+  it('lists each branch point of the run, oldest first, and nothing for a run trained from scratch', () => {
+    const branchedFrom = {
+      from: 'experiments/train-v2-lr1e-3',
+      images: 160000,
+      changed: { r1Gamma: { parent: 0.0512, branch: 0.2048 } },
+      parent: { from: 'experiments/train-v2', images: 105600, changed: { lrG: { parent: 0.002, branch: 0.001 } } },
+    };
+    const rows = renderModelCard({ name: 'm', config: {}, metadata: { branchedFrom } })
+      .split('\n')
+      .filter((l) => l.startsWith('| branched |'));
+    expect(rows).toEqual([
+      '| branched | from `experiments/train-v2` after 105,600 images; changed lrG 0.002 -> 0.001 (the recipe row is the branch\'s) |',
+      '| branched | from `experiments/train-v2-lr1e-3` after 160,000 images; changed r1Gamma 0.0512 -> 0.2048 (the recipe row is the branch\'s) |',
+    ]);
+    expect(renderModelCard({ name: 'm', config: {}, metadata: {} })).not.toContain('| branched |');
+  });
+});
+
 describe('diversity (the collapse measure)', () => {
   it('mean pairwise distance by hand, and the ratio to real faces', () => {
     const d = (...v: number[]) => Float32Array.from(v);

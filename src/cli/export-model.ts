@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../backend/select.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint, readBranchRecord } from '../train/checkpoint.js';
 import { exportModel } from '../train/export.js';
 import { createProgress } from '../util/progress.js';
 import { backendRequest } from './backend-flag.js';
@@ -14,6 +14,12 @@ interface ExportModelFlags {
   out: string;
   fitSamples: number;
   force?: boolean;
+}
+
+/** A branched run's lineage (branch.json), for the model card: training changed settings part way. */
+function branchMetadata(runDir: string): { branchedFrom?: Record<string, unknown> } {
+  const record = readBranchRecord(runDir);
+  return record ? { branchedFrom: record } : {};
 }
 
 export function registerExportModel(program: Command): void {
@@ -34,7 +40,7 @@ export function registerExportModel(program: Command): void {
       await exportModel(trainer, out, {
         fitSamples: samples,
         force: flags.force,
-        metadata: { data: meta.data, trainedOn: meta.backend, exportedOn: backend.name },
+        metadata: { data: meta.data, trainedOn: meta.backend, exportedOn: backend.name, ...branchMetadata(resolve(flags.run)) },
         onFitProgress: (done) => bar.update(done),
       });
       bar.stop();

@@ -12,7 +12,7 @@ import { prepareDatasetCache, type DatasetCrop } from '../data/dataset-cache.js'
 import { BatchSampler, makeBatch, type BatchSamplerState } from '../data/batches.js';
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { Trainer, type RealBatchSource } from '../train/trainer.js';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type BranchChanges } from '../train/checkpoint.js';
+import { BRANCH_RECORD, hasCheckpoint, loadCheckpoint, readBranchRecord, saveCheckpoint, type BranchChanges } from '../train/checkpoint.js';
 import { runTraining, stopOnSignals } from '../train/training-run.js';
 import { portablePath } from '../util/repo-root.js';
 import { createProgress, formatSeconds } from '../util/progress.js';
@@ -118,7 +118,16 @@ async function branch(
   const changed = Object.fromEntries(
     (Object.keys(changes) as (keyof BranchChanges)[]).filter((k) => meta.config[k] !== changes[k]).map((k) => [k, { parent: meta.config[k], branch: changes[k] }]),
   );
-  const record = { from: portablePath(parentDir), step: meta.state.step, images: meta.state.images, changed, time: new Date().toISOString() };
+  // A branch of a branch carries its parent's record, so the whole lineage reaches the model card.
+  const parentRecord = readBranchRecord(parentDir);
+  const record = {
+    from: portablePath(parentDir),
+    step: meta.state.step,
+    images: meta.state.images,
+    changed,
+    time: new Date().toISOString(),
+    ...(parentRecord ? { parent: parentRecord } : {}),
+  };
   const summary = Object.entries(changed).map(([k, v]) => `${k} ${String(v.parent)} -> ${String(v.branch)}`).join(', ') || 'nothing';
   process.stderr.write(`branched ${runDir} from ${parentDir} at step ${meta.state.step} (${meta.state.images} images); changed: ${summary}\n`);
   return { trainer, samplerState: meta.sampler as BatchSamplerState, data: meta.data, record };
@@ -174,7 +183,7 @@ async function train(flags: TrainFlags, cmd: Command): Promise<void> {
   const cache = await prepareDatasetCache(faces, { crop, size: c.resolution, onProgress: (d) => prep.update(d) });
   prep.stop();
   requireSameData(savedData, { count: cache.count, cacheKey: cache.header.key, split: flags.split, crop }, flags.branchFrom ?? runDir);
-  if (branchRecord) writeFileSync(join(runDir, 'branch.json'), `${JSON.stringify(branchRecord, null, 1)}\n`);
+  if (branchRecord) writeFileSync(join(runDir, BRANCH_RECORD), `${JSON.stringify(branchRecord, null, 1)}\n`);
   process.stderr.write(`data: ${cache.count} images of ${flags.data} (split ${flags.split}, crop ${flags.crop}) at ${c.resolution} px\n`);
   const sampler = samplerState ? BatchSampler.restore(samplerState) : new BatchSampler(cache.count, c.batchSize, `train:${c.seed}`);
   const source: RealBatchSource = {

@@ -34,6 +34,23 @@ function hours(s: number | undefined): string {
   return s === undefined ? '?' : `${(s / 3600).toFixed(2)} h`;
 }
 
+interface BranchRecord {
+  readonly from?: string;
+  readonly images?: number;
+  readonly changed?: Record<string, { parent: unknown; branch: unknown }>;
+  readonly parent?: BranchRecord;
+}
+
+/** One row per branch point, oldest first: from which run, after how many images, what changed. */
+function lineageRows(record: BranchRecord | undefined): string[] {
+  const rows: string[] = [];
+  for (let r = record; r; r = r.parent) {
+    const changes = Object.entries(r.changed ?? {}).map(([k, v]) => `${k} ${String(v.parent)} -> ${String(v.branch)}`).join(', ') || 'nothing';
+    rows.unshift(`| branched | from \`${r.from}\` after ${r.images?.toLocaleString('en-US')} images; changed ${changes} (the recipe row is the branch's) |`);
+  }
+  return rows;
+}
+
 export function renderModelCard(input: ModelCardInput): string {
   const t = input.metadata.training ?? {};
   const tc = t.config ?? {};
@@ -60,6 +77,7 @@ export function renderModelCard(input: ModelCardInput): string {
     `| data | LFW deep-funneled, split \`${data.split}\` (${data.count} images; \`dev\` identities never seen), crop ${JSON.stringify(data.crop)} of the 150x150 photos (datasets/README.md) |`,
     `| training | ${t.steps} steps of batch ${tc.batchSize}, ${t.imagesSeen?.toLocaleString('en-US')} images seen, ${hours(t.trainingSeconds)} of training |`,
     `| recipe | non-saturating logistic loss, R1 gamma ${tc.r1Gamma} every ${tc.r1Interval} steps, Adam lr ${tc.lrG}/${tc.lrD} betas (${tc.beta1}, ${tc.beta2}), EMA half-life ${tc.emaHalfLifeImages} images, style mixing ${tc.styleMixingProb}, seed ${tc.seed} |`,
+    ...lineageRows(input.metadata.branchedFrom),
     `| hardware, backend | ${input.hardware ?? 'not recorded'}, tfjs backend \`${input.metadata.trainedOn}\` |`,
     `| Gaussian fit | ${input.metadata.gaussianFitSamples?.toLocaleString('en-US')} samples of LeakyReLU(5)(w) |`,
     '',

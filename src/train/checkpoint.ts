@@ -4,13 +4,26 @@
  * config and the batch sampler's RNG state in its metadata. Written to a temporary folder
  * and renamed into place, so a run killed mid-write keeps its previous checkpoint.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelDir, writeModelDir } from '../io/model-format.js';
 import type { TrainConfig } from './config.js';
 import { Trainer, type TrainState, optimizerStateFrom } from './trainer.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
+/** Written by `pulse train --branch-from` into the new run: where it came from and what changed. */
+export const BRANCH_RECORD = 'branch.json';
+
+/** A branched run's record (BRANCH_RECORD), or undefined for a run started from scratch. */
+export function readBranchRecord(runDir: string): Record<string, unknown> | undefined {
+  const file = join(runDir, BRANCH_RECORD);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON (${(err as Error).message}); it records where this run was branched from`);
+  }
+}
 
 export interface CheckpointMeta {
   readonly kind: 'pulse-train-checkpoint';
