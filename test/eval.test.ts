@@ -409,7 +409,8 @@ describe('evaluate-model on a tiny random generator', () => {
       process.stderr.write = we;
     }
     const report = JSON.parse(readFileSync(out, 'utf8'));
-    expect(report.model).toBe(model.source);
+    // Relative to the checkout when the model lies beside it (a clone in the temp folder's parent).
+    expect(report.model).toBe(portablePath(model.source));
     expect(report.backend).toBe(tf.getBackend());
     expect(report.counts).toEqual({ samples: 2, pulseFaces: 2, fidSamples: 2, realFaces: 4 });
     expect(report.detection.samples).toBe(2);
