@@ -423,7 +423,7 @@ describe('evaluate-model on a tiny random generator', () => {
     expect(err).toMatch(/detection: face found in/);
     // --history appends one line with the three measures (the tiny model records no training).
     const [line] = readHistory(history);
-    expect(line).toMatchObject({ model: model.source, steps: null, imagesSeen: null, seed: 1 });
+    expect(line).toMatchObject({ model: portablePath(model.source), steps: null, imagesSeen: null, seed: 1 });
     expect(line.detection).toEqual({ detected: report.detection.detected, samples: 2, rate: report.detection.rate });
     expect(line.pulse!.faces).toBe(2);
     expect(line.frechet).toBe(report.identity.frechet.distance ?? null); // 2 samples: too few for a distance
