@@ -67,6 +67,11 @@ function configFromFlags(flags: TrainFlags): TrainConfig {
   });
 }
 
+/** The command-line spelling of a flag's option key: fmapBase -> --fmap-base. */
+function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 /** Flags given on the command line that a resumed run cannot honour (its checkpoint fixes them). */
 function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): string[] {
   const asked = configFromFlags(flags);
@@ -76,7 +81,7 @@ function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): s
   ];
   return names
     .filter(([flag, key]) => cmd.getOptionValueSource(flag) === 'cli' && asked[key] !== saved[key])
-    .map(([flag, key]) => `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${String(asked[key])} (the run has ${String(saved[key])})`);
+    .map(([flag, key]) => `${flagName(flag)} ${String(asked[key])} (the run has ${String(saved[key])})`);
 }
 
 /** What a branch changes: the flags given on the command line among those it may change. */
@@ -84,7 +89,7 @@ function branchChanges(cmd: Command, flags: TrainFlags): BranchChanges {
   const given = (flag: keyof TrainFlags) => cmd.getOptionValueSource(flag) === 'cli';
   const fixed = (['res', 'fmapBase', 'fmapMax', 'batch', 'seed'] as const).filter(given);
   if (fixed.length > 0) {
-    const names = fixed.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
+    const names = fixed.map(flagName).join(', ');
     throw new Error(`--branch-from keeps the parent run's architecture, batch and seed; drop ${names} (a branch may change --lr, --r1-gamma, --augment, --total-images, --checkpoint-every, --sample-every)`);
   }
   const c = configFromFlags(flags);
