@@ -450,8 +450,8 @@ describe('evaluation history', () => {
     expect(entries.map((e) => e.imagesSeen)).toEqual([3200, 1600]);
     expect(entries[0]).toMatchObject({ steps: 200, frechet: 0.2, frechetFloor: 0.064, frechetCounts: [450, 486] });
     const table = renderHistoryTable(entries).split('\n');
-    expect(table[2]).toBe('| 1,600 | 100 | 1.00 h | 230/256 = 89.8% | 99/100 = 99.0% | 9.00e-4 | 0.300 | 0.064 | - | - |');
-    expect(table[3]).toMatch(/^\| 3,200 \| 200 \| 2.00 h .* 0.200 \| 0.064 \| - \| - \|$/);
+    expect(table[2]).toBe('| - (?) | 1,600 | 100 | 1.00 h | 230/256 = 89.8% | 99/100 = 99.0% | 9.00e-4 | 0.300 | 0.064 | - | - |');
+    expect(table[3]).toMatch(/^\| - \(\?\) \| 3,200 \| 200 \| 2.00 h .* 0.200 \| 0.064 \| - \| - \|$/);
     appendHistory(
       file,
       historyEntry(
@@ -463,9 +463,37 @@ describe('evaluation history', () => {
     const card = renderModelCard({ name: 'm', config: {}, metadata: {}, history: entries });
     expect(card).toContain('## Across training');
     expect(card).toContain(table[3]);
+    // A successor run's rows come after the replaced model's, though it saw more images only in its own run.
+    const v1 = historyEntry({ ...report(1, 0.24), realFaces: 'lfw-crop' }, { run: 'experiments/train-default', training: { imagesSeen: 93168 } });
+    const v2 = historyEntry({ ...report(5, 0.15), realFaces: 'ffhq' }, { run: 'experiments/train-v2', training: { imagesSeen: 52000 } });
+    const v2later = historyEntry({ ...report(6, 0.12), realFaces: 'ffhq' }, { run: 'experiments/train-v2', training: { imagesSeen: 150000 } });
+    const runs = renderHistoryTable([v2later, v2, v1]).split('\n').slice(2).map((l) => l.split(' | ').slice(0, 2).join(' | '));
+    expect(runs).toEqual(['| `experiments/train-default` (lfw-crop) | 93,168', '| `experiments/train-v2` (ffhq) | 52,000', '| `experiments/train-v2` (ffhq) | 150,000']);
     writeFileSync(file, '{"ok":1}\nnot json\n');
     expect(() => readHistory(file)).toThrow(/h\.jsonl:2 is not a JSON line/);
     expect(() => readHistory(`${file}.missing`)).toThrow(/eval-model --history/);
+  });
+});
+
+describe('model card', () => {
+  it('describes the FFHQ alignment, names the run, and shows the collapse measures beside their targets', () => {
+    const evaluation = {
+      backend: 'tensorflow',
+      seconds: 600,
+      seed: 1,
+      detection: { detected: 248, samples: 256, rate: 248 / 256 },
+      pulse: { succeeded: 100, faces: 100, successRate: 1, medianMinMse: 9.3e-4, solutionDiversity: { median: 0.474 } },
+      identity: { frechet: { distance: 0.156 }, floor: { distance: 0.07 }, diversity: { generated: 0.52, real: 0.8 } },
+    };
+    const card = renderModelCard({ name: 'default', config: {}, metadata: { run: 'experiments/train-v2-lr1e-3', data: { crop: 'ffhq', split: 'train', count: 6114 } }, evaluation });
+    expect(card).toContain('aligned by the FFHQ protocol');
+    expect(card).toContain('| run | `experiments/train-v2-lr1e-3`');
+    expect(card).toContain('| 0.520 = 0.65x real | >= 0.9x that of real dev faces (0.800) |');
+    expect(card).toContain("a face's solutions | 0.474 |");
+    const v1 = renderModelCard({ name: 'default', config: {}, metadata: { data: { crop: { left: 19, top: 24, size: 112 } } }, evaluation: { ...evaluation, identity: { frechet: { distance: 0.2 } }, pulse: { ...evaluation.pulse, solutionDiversity: undefined } } });
+    expect(v1).toContain('crop {"left":19,"top":24,"size":112} of the 150x150 photos');
+    expect(v1).not.toContain('| run |');
+    expect(v1).toContain('(collapse shows here) | not measured |');
   });
 });
 

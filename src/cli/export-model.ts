@@ -7,6 +7,7 @@ import { loadCheckpoint, readBranchRecord } from '../train/checkpoint.js';
 import { exportModel } from '../train/export.js';
 import { createProgress } from '../util/progress.js';
 import { backendRequest } from './backend-flag.js';
+import { portablePath } from '../util/repo-root.js';
 import { integerFlag } from './flags.js';
 
 interface ExportModelFlags {
@@ -40,7 +41,7 @@ export function registerExportModel(program: Command): void {
       await exportModel(trainer, out, {
         fitSamples: samples,
         force: flags.force,
-        metadata: { data: meta.data, trainedOn: meta.backend, exportedOn: backend.name, ...branchMetadata(resolve(flags.run)) },
+        metadata: { run: portablePath(resolve(flags.run)), data: meta.data, trainedOn: meta.backend, exportedOn: backend.name, ...branchMetadata(resolve(flags.run)) },
         onFitProgress: (done) => bar.update(done),
       });
       bar.stop();

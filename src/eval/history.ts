@@ -13,6 +13,10 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 export interface EvalHistoryEntry {
   readonly evaluatedAt: string;
   readonly model: string;
+  /** The training run the export came from (model metadata `run`, written by export-model since session 7). */
+  readonly run?: string | null;
+  /** Which dev faces the measures used: 'lfw-crop' (v1's convention) or 'ffhq' (aligned). */
+  readonly realFaces?: string | null;
   /** Training state of the export (null when the model records none, e.g. a converted checkpoint). */
   readonly steps: number | null;
   readonly imagesSeen: number | null;
@@ -41,6 +45,8 @@ export function historyEntry(report: Json, metadata: Json): EvalHistoryEntry {
   return {
     evaluatedAt: String(report.started ?? new Date().toISOString()),
     model: String(report.model ?? ''),
+    run: typeof metadata.run === 'string' ? metadata.run : null,
+    realFaces: typeof report.realFaces === 'string' ? report.realFaces : null,
     steps: num(t.steps),
     imagesSeen: num(t.imagesSeen),
     trainingSeconds: num(t.trainingSeconds),
@@ -69,16 +75,32 @@ export function readHistory(file: string): EvalHistoryEntry[] {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-/** A markdown table of the history, by images seen (unknown last), oldest evaluation first among equals. */
+/**
+ * A markdown table of the history: one block per run (runs in the order of their first
+ * evaluation, so a replaced model's rows stay above its successor's), within a run by images
+ * seen (unknown last), oldest evaluation first among equals.
+ */
 export function renderHistoryTable(entries: readonly EvalHistoryEntry[]): string {
-  const sorted = [...entries].sort((a, b) => (a.imagesSeen ?? Infinity) - (b.imagesSeen ?? Infinity) || a.evaluatedAt.localeCompare(b.evaluatedAt));
+  const firstSeen = new Map<string, string>();
+  for (const e of entries) {
+    const run = e.run ?? '';
+    const at = firstSeen.get(run);
+    if (at === undefined || e.evaluatedAt < at) firstSeen.set(run, e.evaluatedAt);
+  }
+  const runOrder = (e: EvalHistoryEntry) => firstSeen.get(e.run ?? '') ?? '';
+  const sorted = [...entries].sort(
+    (a, b) =>
+      runOrder(a).localeCompare(runOrder(b)) ||
+      (a.imagesSeen ?? Infinity) - (b.imagesSeen ?? Infinity) ||
+      a.evaluatedAt.localeCompare(b.evaluatedAt),
+  );
   const lines = [
-    '| images seen | steps | training | face found in samples | PULSE within eps (8x) | median best L2 | descriptor Frechet | floor | sample diversity (real) | PULSE solution diversity |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| run (dev faces) | images seen | steps | training | face found in samples | PULSE within eps (8x) | median best L2 | descriptor Frechet | floor | sample diversity (real) | PULSE solution diversity |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const e of sorted) {
     lines.push(
-      `| ${e.imagesSeen?.toLocaleString('en-US') ?? '?'} | ${e.steps ?? '?'} | ${e.trainingSeconds === null ? '?' : `${(e.trainingSeconds / 3600).toFixed(2)} h`} | ` +
+      `| ${e.run ? `\`${e.run}\`` : '-'} (${e.realFaces ?? '?'}) | ${e.imagesSeen?.toLocaleString('en-US') ?? '?'} | ${e.steps ?? '?'} | ${e.trainingSeconds === null ? '?' : `${(e.trainingSeconds / 3600).toFixed(2)} h`} | ` +
         `${e.detection ? `${e.detection.detected}/${e.detection.samples} = ${pct(e.detection.rate)}` : '-'} | ` +
         `${e.pulse ? `${e.pulse.succeeded}/${e.pulse.faces} = ${pct(e.pulse.successRate)}` : '-'} | ` +
         `${e.pulse ? e.pulse.medianMinMse.toExponential(2) : '-'} | ${e.frechet === null ? '-' : e.frechet.toFixed(3)} | ${e.frechetFloor === null ? '-' : e.frechetFloor.toFixed(3)} | ` +

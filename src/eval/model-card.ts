@@ -34,6 +34,20 @@ function hours(s: number | undefined): string {
   return s === undefined ? '?' : `${(s / 3600).toFixed(2)} h`;
 }
 
+function fixed3(x: unknown): string {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'not measured';
+}
+
+function ratioTo(x: unknown, of: unknown): string {
+  return typeof x === 'number' && typeof of === 'number' && of > 0 ? ` = ${(x / of).toFixed(2)}x real` : '';
+}
+
+/** The training crop in words: v2's FFHQ alignment or v1's fixed box of the 150x150 LFW photos. */
+function cropDescription(crop: unknown): string {
+  if (crop === 'ffhq') return 'every face aligned by the FFHQ protocol (`pulse align`, the convention of the published FFHQ model and CelebA-HQ)';
+  return `crop ${JSON.stringify(crop)} of the 150x150 photos`;
+}
+
 interface BranchRecord {
   readonly from?: string;
   readonly images?: number;
@@ -74,7 +88,8 @@ export function renderModelCard(input: ModelCardInput): string {
     `| resolution | ${s.resolution} x ${s.resolution} px |`,
     `| widths | fmap_base ${s.fmapBase}, fmap_max ${s.fmapMax} (nf(stage) = min(fmap_base / 2^stage, fmap_max)) |`,
     `| parameters | synthesis ${params.synthesis?.toLocaleString('en-US')}, mapping ${params.mapping?.toLocaleString('en-US')} |`,
-    `| data | LFW deep-funneled, split \`${data.split}\` (${data.count} images; \`dev\` identities never seen), crop ${JSON.stringify(data.crop)} of the 150x150 photos (datasets/README.md) |`,
+    `| data | LFW deep-funneled, split \`${data.split}\` (${data.count} images; \`dev\` identities never seen), ${cropDescription(data.crop)} (datasets/README.md) |`,
+    ...(input.metadata.run ? [`| run | \`${input.metadata.run}\` (its log, samples and measures; docs/training.md) |`] : []),
     `| training | ${t.steps} steps of batch ${tc.batchSize}, ${t.imagesSeen?.toLocaleString('en-US')} images seen, ${hours(t.trainingSeconds)} of training |`,
     `| recipe | non-saturating logistic loss, R1 gamma ${tc.r1Gamma} every ${tc.r1Interval} steps, Adam lr ${tc.lrG}/${tc.lrD} betas (${tc.beta1}, ${tc.beta2}), EMA half-life ${tc.emaHalfLifeImages} images, style mixing ${tc.styleMixingProb}, seed ${tc.seed} |`,
     ...lineageRows(input.metadata.branchedFrom),
@@ -95,6 +110,8 @@ export function renderModelCard(input: ModelCardInput): string {
       `| PULSE (defaults) on LFW dev faces at ${pulse?.factor ?? 8}x: share within eps | ${pulse ? `${pulse.succeeded}/${pulse.faces} = ${pct(pulse.successRate)}` : 'not measured'} | >= 80% |`,
       `| PULSE: median best L2 | ${pulse ? pulse.medianMinMse.toExponential(3) : 'not measured'} | eps ${pulse?.options?.eps ?? ''} |`,
       `| Frechet distance of face descriptors, samples vs dev | ${id ? `${id.frechet?.distance?.toFixed?.(3) ?? JSON.stringify(id.frechet)}` : 'not measured'} | floor (dev half vs half): ${id?.floor?.distance?.toFixed?.(3) ?? '-'} |`,
+      `| mean descriptor distance between samples (collapse shows here) | ${fixed3(id?.diversity?.generated)}${ratioTo(id?.diversity?.generated, id?.diversity?.real)} | >= 0.9x that of real dev faces (${fixed3(id?.diversity?.real)}) |`,
+      `| PULSE: median descriptor distance among a face's solutions | ${fixed3(pulse?.solutionDiversity?.median)} | different people: about 0.8 |`,
       '',
       `Evaluated on ${ev.backend} in ${Math.round(ev.seconds)} s, seed ${ev.seed} (report: \`eval.json\`).`,
       '',
