@@ -7,7 +7,7 @@
  * Then the real CelebA-HQ set when ../shared has it.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -124,27 +124,43 @@ describe('pulse bench-data on photos', () => {
     }
   }, 120_000);
 
-  it("--model: the model's size and convention (v1: the LFW crop's framing from landmarks); HR equals src/align's face; no face and corrupt reported by name, exit code 1", async () => {
-    const out = join(work, 'aligned');
-    const r = await runCli(['bench-data', src, '--model', defaultModelPath(), '--factors', '8,16', '--out', out, '--quiet']);
+  /** The built-in model's files with its training crop relabelled, as v1 (trained on the LFW box) recorded it. */
+  function lfwCropModel(): string {
+    const dir = join(work, 'v1-like-model');
+    mkdirSync(dir, { recursive: true });
+    const json = JSON.parse(readFileSync(join(defaultModelPath(), 'model.json'), 'utf8'));
+    json.metadata = { ...json.metadata, data: { ...json.metadata?.data, crop: { left: 19, top: 24, size: 112 } } };
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    copyFileSync(join(defaultModelPath(), 'weights.bin'), join(dir, 'weights.bin'));
+    return dir;
+  }
+
+  // The built-in model (v2) was trained on FFHQ-aligned faces; v1 on the LFW box, whose framing
+  // other photos get from landmarks (lfw-aligned). Each --model gets its own convention's crop.
+  it.each([
+    { label: 'the built-in model: FFHQ alignment', model: () => defaultModelPath(), crop: 'ffhq', rule: FFHQ_RULE, other: LFW_CROP_RULE },
+    { label: 'a model trained on the LFW box (v1): its framing from landmarks', model: lfwCropModel, crop: 'lfw-aligned', rule: LFW_CROP_RULE, other: FFHQ_RULE },
+  ])("--model, $label; HR equals src/align's face; no face and corrupt reported by name, exit code 1", async ({ model, crop, rule, other }) => {
+    const out = join(work, `aligned-${crop}`);
+    const r = await runCli(['bench-data', src, '--model', model(), '--factors', '8,16', '--out', out, '--quiet']);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('crop lfw-aligned');
+    expect(r.err).toContain(`crop ${crop}`);
     expect(r.err).toContain(`${join(images, 'c_noface.png')}: no face found`);
     expect(r.err).toMatch(new RegExp(`error: ${join(images, 'd_corrupt.jpg')}.*not an image`));
     const m = readBenchManifest(out);
     expect(m.size).toBe(64);
-    expect(m.crop.name).toBe('lfw-aligned');
+    expect(m.crop.name).toBe(crop);
     expect(m.faces.map((f) => f.id)).toEqual(['a_1024', 'b_512']);
     expect(m.skipped?.map((s) => s.source)).toEqual([join(images, 'c_noface.png'), join(images, 'd_corrupt.jpg')]);
     for (const face of m.faces) {
       const { image: photo } = await readImage(face.source);
-      const want = await alignCentralFace(photo, { size: 64, rule: LFW_CROP_RULE });
+      const want = await alignCentralFace(photo, { size: 64, rule });
       const { image: hr } = await readImage(join(out, face.hr.file));
       expect(bytesOf(hr)).toEqual(Array.from(want.bytes));
-      expect(face.alignment).toMatchObject({ rule: 'lfw-crop' });
-      // The FFHQ framing of the same photo is another image: the crop really follows the rule.
-      const ffhq = await alignCentralFace(photo, { size: 64, rule: FFHQ_RULE });
-      expect(Buffer.from(ffhq.bytes).equals(Buffer.from(want.bytes))).toBe(false);
+      expect(face.alignment).toMatchObject({ rule: rule.name });
+      // The other framing of the same photo is another image: the crop really follows the rule.
+      const otherFace = await alignCentralFace(photo, { size: 64, rule: other });
+      expect(Buffer.from(otherFace.bytes).equals(Buffer.from(want.bytes))).toBe(false);
       for (const f of [8, 16]) {
         const { image: lr } = await readImage(join(out, face.lr[String(f)].file));
         const diffs = bytesOf(lr).map((g, i) => Math.abs(g - officialLr(hr, f)[i]));

@@ -211,8 +211,8 @@ describe.skipIf(!HAVE_LFW)(`face analysis (face-api, on real LFW faces) ${NEEDS_
 describe('face detection on known images (no ../shared needed)', () => {
   // test/fixtures/faces/generated-S.png is sample S of models/default (scripts/fixtures/make-faces.ts),
   // the same image generateSamples(defaultModel, S - seed, 1, seed) draws, saved as 8-bit PNG.
-  // 7005 is left out: the detector scores it near its 0.5 threshold (0.46), the others 0.6-0.9.
-  const SEEDS = [7000, 7001, 7002, 7003, 7004];
+  // 7000 is left out: the detector scores it near its 0.5 threshold (0.545), the others 0.71-0.88.
+  const SEEDS = [7001, 7002, 7003, 7004, 7005];
   let fixtures: Awaited<ReturnType<typeof readImage>>['image'][];
 
   beforeAll(async () => {

@@ -18,7 +18,7 @@ import { loadModel } from '../src/model/model.js';
 import { sampleFaces } from '../src/model/sample.js';
 import { BatchSampler } from '../src/data/batches.js';
 import { gaussian } from '../src/util/random.js';
-import { ema, readTrainingLog, trainingFigure } from '../src/train/training-figure.js';
+import { type TrainingLogLine, ema, joinTrainingLogs, readTrainingLog, trainingFigure } from '../src/train/training-figure.js';
 import { renderPlotSvg } from '../src/plot/plot-svg.js';
 import { writePng } from '../src/io/image.js';
 import { runCli } from './helpers/cli.js';
@@ -200,6 +200,19 @@ describe('training curves', () => {
     expect(() => readTrainingLog(file)).toThrow(/log\.jsonl:1 is not a JSON line/);
     writeFileSync(file, '\n');
     expect(() => readTrainingLog(file)).toThrow(/has no log lines/);
+  });
+
+  it("joins a branched run's logs: the branch takes over from its first line, the parent's continuation is dropped", () => {
+    const lines = (from: number, to: number, lossG: number) =>
+      Array.from({ length: to - from + 1 }, (_, i): TrainingLogLine => ({ step: from + i, images: (from + i) * 16, lossD: 1, lossG, r1: null, realScore: 1, fakeScore: -1, seconds: 1 }));
+    const parent = { path: 'parent/log.jsonl', lines: lines(1, 10, 0) };
+    const control = { path: 'control/log.jsonl', lines: lines(8, 12, 1) }; // the parent's run resumed from step 7
+    const branch = { path: 'branch/log.jsonl', lines: lines(11, 14, 2) };
+    const joined = joinTrainingLogs([parent, control, branch]);
+    expect(joined.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    expect(joined.map((l) => l.lossG)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2]);
+    expect(joinTrainingLogs([parent])).toEqual(parent.lines);
+    expect(() => joinTrainingLogs([branch, parent])).toThrow(/parent\/log\.jsonl starts at 16 images, before branch\/log\.jsonl began \(176\): give the logs oldest run first/);
   });
 });
 

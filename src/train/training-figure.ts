@@ -28,6 +28,26 @@ export function readTrainingLog(path: string): TrainingLogLine[] {
   return lines;
 }
 
+/**
+ * The logs of a run's lineage joined in order (a parent run, then the branch taken from it):
+ * each later log takes over from its first logged images on, so the lines of an earlier log at
+ * or past that point (the parent's own continuation) are dropped. A later log that starts before
+ * the previous one began is not its continuation: an error naming both.
+ */
+export function joinTrainingLogs(logs: readonly { readonly path: string; readonly lines: readonly TrainingLogLine[] }[]): TrainingLogLine[] {
+  let joined: TrainingLogLine[] = [];
+  let previous = '';
+  for (const { path, lines } of logs) {
+    const start = lines[0].images;
+    if (joined.length > 0 && start <= joined[0].images) {
+      throw new Error(`${path} starts at ${start} images, before ${previous} began (${joined[0].images}): give the logs oldest run first`);
+    }
+    joined = [...joined.filter((l) => l.images < start), ...lines];
+    previous = path;
+  }
+  return joined;
+}
+
 /** Exponential moving average with a span of `span` points (alpha = 2 / (span + 1)), debiased at the start. */
 export function ema(values: readonly number[], span: number): number[] {
   const alpha = 2 / (Math.max(1, span) + 1);
