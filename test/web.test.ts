@@ -1,7 +1,7 @@
 /**
  * The web page in a real browser: Debian's chromium driven by playwright-core (no browser
  * download), headless, on wasm. The site is built and served as `npm run web` does; a fixture
- * face goes in (test/fixtures/web-face.jpg: seed 4 of models/default, nobody, lanczos3 to 128 px
+ * face goes in (test/fixtures/web-face.jpg: seed 4 of v1, the built-in model until session 7, nobody, lanczos3 to 128 px
  * on a 64 px grey border, JPEG q90), is found and aligned in the page, and PULSE runs
  * with 2 solutions at 8x: 30 steps, eps 3e-3 (eps is also the L2 loss's clamp, so it shapes the
  * search). In Node (native, eps 2e-3) the same face reached L2 2.0e-3/2.8e-3 after 20 steps and
