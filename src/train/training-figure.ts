@@ -36,14 +36,14 @@ export function readTrainingLog(path: string): TrainingLogLine[] {
  */
 export function joinTrainingLogs(logs: readonly { readonly path: string; readonly lines: readonly TrainingLogLine[] }[]): TrainingLogLine[] {
   let joined: TrainingLogLine[] = [];
-  let previous = '';
+  let previous: { path: string; start: number } | null = null;
   for (const { path, lines } of logs) {
     const start = lines[0].images;
-    if (joined.length > 0 && start <= joined[0].images) {
-      throw new Error(`${path} starts at ${start} images, before ${previous} began (${joined[0].images}): give the logs oldest run first`);
+    if (previous && start <= previous.start) {
+      throw new Error(`${path} starts at ${start} images, before ${previous.path} began (${previous.start}): give the logs oldest run first`);
     }
     joined = [...joined.filter((l) => l.images < start), ...lines];
-    previous = path;
+    previous = { path, start };
   }
   return joined;
 }
