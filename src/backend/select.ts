@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './register-gradients.js';
 import { registerWasmGradientKernels } from './wasm-kernels.js';
+import type { LibraryPagesResult } from './library-pages.js';
 
 /** What a user may put in PULSE_BACKEND (or `--backend`). */
 export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -38,6 +39,8 @@ export interface BackendInfo {
   readonly description: string;
   /** Why earlier choices were skipped (empty when the first choice loaded). */
   readonly skipped: readonly string[];
+  /** Native backend: whether the TensorFlow library's clean pages were handed back after start-up (library-pages.ts). */
+  readonly libraryPages?: LibraryPagesResult;
 }
 
 /**
@@ -166,11 +169,14 @@ async function select(wanted: BackendRequest, importModule: ModuleLoader): Promi
     }
     if (attempt.note) skipped.push(attempt.note);
     if (c.backendName === 'wasm') registerWasmGradientKernels();
+    // Node only (this module is not in the web page's bundle), hence the import here.
+    const libraryPages = c.backendName === 'tensorflow' ? (await import('./library-pages.js')).releaseLibraryPages() : undefined;
     return {
       name: c.backendName,
       package: c.pkg,
       description: `${c.backendName} (${c.pkg}, ${attempt.detail})`,
       skipped,
+      ...(libraryPages ? { libraryPages } : {}),
       onGpu: c.request === 'tensorflow-gpu' && !attempt.note,
     };
   }

@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { StateDict } from '../io/state-dict.js';
 import { loadTorchCheckpoint } from '../io/torch-checkpoint.js';
 import { readModelDir } from '../io/model-format.js';
+import { buildReleasingLeftovers } from '../backend/host-memory.js';
 import {
   type LoadedModel,
   type ModelFiles,
@@ -54,8 +55,7 @@ export async function readModelFiles(path: string, extra: { gaussianFit?: string
 
 /** Loads a model from any supported form (see the file comment). */
 export async function loadModel(path: string, extra: { gaussianFit?: string; mapping?: string } = {}): Promise<LoadedModel> {
-  const files = await readModelFiles(path, extra);
-  return buildModel(files, resolve(path));
+  return buildReleasingLeftovers(async () => buildModel(await readModelFiles(path, extra), resolve(path)));
 }
 
 /** Number of scalar parameters (for model cards and reports). */

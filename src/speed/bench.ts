@@ -11,6 +11,7 @@ import { runPulse } from '../pulse/run.js';
 import { resolveOptions } from '../pulse/options.js';
 import { gaussian } from '../util/random.js';
 import { median } from '../util/stats.js';
+import { buildReleasingLeftovers } from '../backend/host-memory.js';
 
 export interface BenchResult {
   backend: string;
@@ -28,6 +29,8 @@ export interface BenchResult {
   tensors_after: number;
   /** The glibc tunables the process started with (src/backend/malloc-env.ts), or "" for none. */
   glibc_tunables: string;
+  /** MB of the TensorFlow library's clean pages handed back at start-up (src/backend/library-pages.ts); 0 when none were. */
+  library_pages_released_mb: number;
 }
 
 export interface BenchOptions {
@@ -49,7 +52,8 @@ export interface BenchOptions {
 export async function benchSetup(o: BenchOptions) {
   const backend = await initBackend(o.backend);
   const cfg = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: o.res, fmapBase: o.fmapBase };
-  const synthesis = Synthesis.fromStateDict(randomSynthesisStateDict(cfg, 1, 0.1), 'random weights', cfg);
+  // As loadModel builds a file's model (host-memory.ts).
+  const synthesis = await buildReleasingLeftovers(() => Synthesis.fromStateDict(randomSynthesisStateDict(cfg, 1, 0.1), 'random weights', cfg));
   const low = o.res / o.factor;
   const fit = { mean: new Float32Array(cfg.dlatentSize), std: new Float32Array(cfg.dlatentSize).fill(1) };
   const target = tf.tidy(() => tf.clipByValue(tf.add(tf.tensor4d(gaussian('bench-target', low * low * 3), [1, low, low, 3]), 0.5), 0, 1) as tf.Tensor4D);
@@ -93,6 +97,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     tensors_before: tensorsBefore,
     tensors_after: tensorsAfter,
     glibc_tunables: process.env.GLIBC_TUNABLES ?? '',
+    library_pages_released_mb: backend.libraryPages?.released ? Math.round(backend.libraryPages.residentMb) : 0,
   };
 }
 

@@ -63,7 +63,13 @@ export function subPixelFilters(filter: tf.Tensor4D): tf.Tensor4D[] {
     const k = tf.transpose(filter, [0, 1, 3, 2]); // [4, 4, in, out]
     const taps = [tf.tensor1d([3, 1], 'int32'), tf.tensor1d([2, 0], 'int32')];
     const phases: tf.Tensor4D[] = [];
-    for (const a of [0, 1]) for (const b of [0, 1]) phases.push(tf.gather(tf.gather(k, taps[a], 0), taps[b], 1) as tf.Tensor4D);
+    for (const a of [0, 1]) {
+      // Freed as soon as used, not at the tidy's end: a layer's prepare() at load is where a search's memory peaks.
+      const rows = tf.gather(k, taps[a], 0);
+      for (const b of [0, 1]) phases.push(tf.gather(rows, taps[b], 1) as tf.Tensor4D);
+      rows.dispose();
+    }
+    k.dispose();
     return phases;
   });
 }

@@ -32,9 +32,21 @@ const FUSED_FROM_SIDE = 128;
 export function fusedUpscaleFilter(filter: tf.Tensor): tf.Tensor4D {
   return tf.tidy(() => {
     const [, , inp, out] = filter.shape;
+    // Outside a gradient's recording (a search's prepare()) each window is freed once added:
+    // the four windows alive at once were 67 MB per 512-channel layer at load, kept by the
+    // allocator afterwards. Added one at a time in the official order, ((a + b) + c) + d, the
+    // order TensorFlow's AddN of four sums in, so the bits are the same.
+    const lean = !tf.engine().state.gradientDepth;
     const p = tf.pad(filter, [[1, 1], [1, 1], [0, 0], [0, 0]]);
     const win = (y: number, x: number) => tf.slice(p, [y, x, 0, 0], [4, 4, inp, out]);
-    const sum = tf.addN([win(0, 0), win(1, 0), win(0, 1), win(1, 1)]);
+    let sum = win(0, 0);
+    for (const [y, x] of [[1, 0], [0, 1], [1, 1]]) {
+      const w = win(y, x);
+      const next = tf.add(sum, w);
+      if (lean) tf.dispose([sum, w]);
+      sum = next;
+    }
+    if (lean) p.dispose();
     return tf.transpose(sum, [0, 1, 3, 2]) as tf.Tensor4D;
   });
 }
@@ -47,7 +59,12 @@ export function fusedUpscaleFilter(filter: tf.Tensor): tf.Tensor4D {
  * K = (w2, w1 + w2, w0 + w1, w0), whose transposed conv gives y[2m] = K3 x[m-1] + K1 x[m].
  */
 export function upscaleConvAsTransposed(filter: tf.Tensor): tf.Tensor4D {
-  return tf.tidy(() => fusedUpscaleFilter(tf.reverse(filter, [0, 1])));
+  return tf.tidy(() => {
+    const reversed = tf.reverse(filter, [0, 1]);
+    const fused = fusedUpscaleFilter(reversed);
+    reversed.dispose();
+    return fused;
+  });
 }
 
 /** What the forward derives from the weights alone: the depthwise blur filter and, when fused, the 4x4 kernel. */
