@@ -4,9 +4,16 @@
  *
  *   npx tsx scripts/profile-step.ts [--only 64,256,1024] [--batch 1] [--top 25] [--json FILE] [--by-shape Conv2D,...]
  */
+import { spawnSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { tunedMallocEnv } from '../src/backend/malloc-env.js';
 import { profileStep, profileTable } from '../src/speed/profile.js';
+
+// The allocator settings `pulse` runs with (src/backend/malloc-env.ts): without them every large
+// tensor is fresh pages, and at batch 4 the elementwise kernels timed 2-10x slower than in a search.
+const tuned = tunedMallocEnv(process.env);
+if (tuned) process.exit(spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: tuned }).status ?? 1);
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
