@@ -15,7 +15,7 @@ import {
   subPixelFilters,
 } from '../src/stylegan/frozen-ops.js';
 import { inputGradientFilter } from '../src/stylegan/conv-input-gradient.js';
-import { upscaleConvAsTransposed } from '../src/stylegan/modules/upscale-conv.js';
+import { fusedUpscaleFilter, upscaleConvAsTransposed } from '../src/stylegan/modules/upscale-conv.js';
 import { upscale2x } from '../src/stylegan/layers.js';
 import { valueAndGradsLean } from '../src/backend/lean-gradients.js';
 import { gaussian } from '../src/util/random.js';
@@ -153,6 +153,25 @@ describe('derived filters made once (a layer\'s prepare)', () => {
     ];
     for (const [p, q] of pairs) expect(await sameBits(p, q)).toBe(true);
     tf.dispose([input, g, r, ...pairs.flat()]);
+  });
+
+  it('the fused 4x4 kernel, its windows added one at a time to save memory, has the bits of their AddN (the official order)', async () => {
+    const w = tensor4('w-fuse', [3, 3, 16, 12]);
+    const viaAddN = tf.tidy(() => {
+      const p = tf.pad(w, [[1, 1], [1, 1], [0, 0], [0, 0]]);
+      const win = (y: number, xx: number) => tf.slice(p, [y, xx, 0, 0], [4, 4, 16, 12]);
+      return tf.transpose(tf.addN([win(0, 0), win(1, 0), win(0, 1), win(1, 1)]), [0, 1, 3, 2]);
+    });
+    const lean = fusedUpscaleFilter(w);
+    // Under a gradient (training rebuilds the kernel every step) nothing is freed early; same bits.
+    const recorded = tf.grad((v: tf.Tensor) => {
+      const k = fusedUpscaleFilter(v);
+      expect(k.shape).toEqual([4, 4, 12, 16]);
+      return tf.sum(k) as tf.Scalar;
+    })(w);
+    expect(await sameBits(lean, viaAddN)).toBe(true);
+    expect(await recorded.data()).toEqual(new Float32Array(w.size).fill(4)); // each tap lands in 4 windows
+    tf.dispose([w, viaAddN, lean, recorded]);
   });
 
   it('the sub-pixel filters put every tap of the 4x4 kernel in exactly one phase', async () => {

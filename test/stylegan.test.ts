@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Synthesis } from '../src/stylegan/synthesis.js';
 import { Mapping } from '../src/stylegan/mapping.js';
 import { fusedUpscaleFilter } from '../src/stylegan/modules/upscale-conv.js';
-import { toTfLayout } from '../src/stylegan/weights.js';
+import { type Layout, tfLayoutTensor, toTfLayout } from '../src/stylegan/weights.js';
 import { inferSynthesisConfig, mappingParamSpec, synthesisParamSpec } from '../src/stylegan/params.js';
 import { randomMappingStateDict, randomSynthesisStateDict } from '../src/stylegan/random-weights.js';
 import { synthesisParams } from '../src/stylegan/synthesis-layers.js';
@@ -159,6 +159,20 @@ describe('fused upscale + conv (blocks with output side >= 128)', () => {
 });
 
 const TINY: SynthesisConfig = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: 8, fmapBase: 32 };
+
+describe('weights in tfjs layout', () => {
+  it('tfLayoutTensor (axes moved inside TensorFlow) gives toTfLayout\'s values and shape for every layout', async () => {
+    const cases: [Layout, number[]][] = [['conv', [5, 4, 3, 3]], ['linear', [6, 7]], ['const', [1, 8, 4, 4]], ['plain', [9]]];
+    for (const [layout, shape] of cases) {
+      const data = gaussian(`layout-${layout}`, shape.reduce((a, b) => a * b, 1));
+      const ref = toTfLayout(data, shape, layout);
+      const t = tfLayoutTensor(data, shape, layout);
+      expect(t.shape).toEqual(ref.shape);
+      expect(await t.data()).toEqual(ref.data);
+      t.dispose();
+    }
+  });
+});
 
 describe('parameters declared by the layers', () => {
   it('every name is declared once, and only the blur buffers are left out of training', () => {
