@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
  * Builds native/build/release-memory.node, the small addon with which the native backend hands
- * back the TensorFlow library's clean pages after start-up (src/backend/library-pages.ts).
+ * back the TensorFlow library's clean pages after start-up (src/backend/library-pages.ts) and what
+ * a model's build leaves in the C heap (src/backend/host-memory.ts).
  *
  *   node scripts/build-release-memory.mjs [--strict]
  *
  * One C file against Node's own N-API headers (beside the node binary, or npm_config_nodedir),
  * compiled by the system's C compiler: no download, about a second. Linux only (the addon calls
  * madvise on mappings read from /proc/self/smaps). Best effort: without a compiler or the headers
- * it says so, and the backend keeps the pages resident (exit 0; exit 1 with --strict).
+ * it says so, and nothing is handed back (exit 0; exit 1 with --strict).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,7 +22,7 @@ const OUT = path.join(ROOT, 'native', 'build', 'release-memory.node');
 const strict = process.argv.includes('--strict');
 
 function give(why) {
-  console.error(`[build:release-memory] not built: ${why}; the TensorFlow library's pages stay resident (docs/performance.md)`);
+  console.error(`[build:release-memory] not built: ${why}; no memory is handed back, all else works (docs/performance.md)`);
   process.exit(strict ? 1 : 0);
 }
 

@@ -1,17 +1,17 @@
 /**
  * Giving back what building a model used, once its tensors hold the weights.
  *
- * Three things stay resident after a build unless handed back (docs/performance.md):
+ * Two things stay resident after a build unless handed back (docs/performance.md):
  *  - the state dict: the weights as read into JavaScript arrays, garbage once copied into
  *    tensors, which V8 frees only in a full collection, and a PULSE search, whose JavaScript
  *    heap barely grows, may run none (at 64 px, fmap_base 8192, 88 MB stayed through every step);
  *  - the large temporaries through which a search's filters are derived (frozen-ops.ts): glibc's
  *    malloc serves them from its heap once its dynamic mmap threshold has risen, and keeps them,
- *    freed, in holes between the tensors that live on;
- *  - so the build runs with a low mmap threshold (blocks of 1 MiB and more come from mmap and go
- *    back when freed), then the threshold is fixed where glibc's dynamic one would end (32 MiB,
- *    the trim threshold twice that) so that a search's activations keep reusing heap blocks, as
- *    before, and malloc_trim returns what is free inside the heap.
+ *    freed, in holes between the tensors that live on.
+ * So the build runs with a low mmap threshold (blocks of 1 MiB and more come from mmap and go
+ * back when freed); then the threshold is fixed where glibc's dynamic one would end (32 MiB, the
+ * trim threshold twice that) so that a search's activations keep reusing heap blocks, as before;
+ * then a full collection runs and malloc_trim returns what is free inside the heap.
  * The allocator calls need the small addon (release-memory-addon.ts); without it only the
  * collection runs. Thresholds set through GLIBC_TUNABLES are left as the user set them.
  */
@@ -36,9 +36,9 @@ function fullCollection(): Collect {
 }
 
 /**
- * Frees unreachable host memory now, and hands the C heap's free pages back. Two collections a turn of the event loop apart, because
- * a buffer's memory can be released after the collection that found it dead (one collection
- * left the 88 MB resident in one of four trials here).
+ * Frees unreachable host memory now, and hands the C heap's free pages back. Two collections
+ * a turn of the event loop apart, because a buffer's memory can be released after the
+ * collection that found it dead (one collection left the 88 MB resident in one of four trials).
  */
 async function releaseHostGarbage(): Promise<void> {
   collect ??= fullCollection();

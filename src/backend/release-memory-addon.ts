@@ -1,9 +1,8 @@
 /**
  * The small native addon (native/release-memory.c, built at install by
- * scripts/build-release-memory.mjs) with the two calls that give memory back to the system:
+ * scripts/build-release-memory.mjs) with the three calls that give memory back to the system:
  * dropping clean file pages (library-pages.ts), and setting and trimming the C heap
- * (host-memory.ts).
- * Linux with a C compiler only; elsewhere the callers do nothing and say why.
+ * (host-memory.ts). Linux with a C compiler only; elsewhere the callers do nothing and say why.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
