@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './register-gradients.js';
 import { registerWasmGradientKernels } from './wasm-kernels.js';
-import type { LibraryPagesResult } from './library-pages.js';
+import { type LibraryPagesResult, releaseLibraryPages } from './library-pages.js';
 
 /** What a user may put in PULSE_BACKEND (or `--backend`). */
 export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -169,8 +169,7 @@ async function select(wanted: BackendRequest, importModule: ModuleLoader): Promi
     }
     if (attempt.note) skipped.push(attempt.note);
     if (c.backendName === 'wasm') registerWasmGradientKernels();
-    // Node only (this module is not in the web page's bundle), hence the import here.
-    const libraryPages = c.backendName === 'tensorflow' ? (await import('./library-pages.js')).releaseLibraryPages() : undefined;
+    const libraryPages = c.backendName === 'tensorflow' ? releaseLibraryPages() : undefined;
     return {
       name: c.backendName,
       package: c.pkg,
