@@ -18,8 +18,12 @@ export interface ReleaseMemoryAddon {
   setMallocThresholds(mmapBytes: number, trimBytes: number): boolean;
 }
 
-/** Where the addon is built (an ignored folder). */
-export const RELEASE_MEMORY_ADDON = join('native', 'build', 'release-memory.node');
+/**
+ * Where the addon is built (an ignored folder), relative to the checkout. A plain string: the web
+ * page's bundle reaches this module through select.ts, with Node's modules stubbed, so nothing
+ * here may call them before a native backend asks (Linux only, so '/' is the separator).
+ */
+export const RELEASE_MEMORY_ADDON = 'native/build/release-memory.node';
 
 let loaded: ReleaseMemoryAddon | string | undefined;
 
