@@ -61,3 +61,41 @@ describe.each([true, false])('fused epilogue (noise %s)', (withNoise) => {
     tf.dispose([...inputs, upstream, fusedOut, refOut, ...fused, ...reference]);
   });
 });
+
+// A search's epilogue: the noise strength (and the fixed maps) enter as constants, so the
+// backward computes no gradient for them; what is still differentiated must not change.
+describe.each([
+  [{ noiseWeight: true }, [0, 1, 3]],
+  [{ noiseWeight: true, noise: true }, [0, 3]],
+  [{ noise: true }, [0, 2, 3]],
+] as const)('fused epilogue with constants %o', (constants, wrt) => {
+  it('gives the same value bit for bit and the same gradients of the rest', async () => {
+    const x = tensor('x', [B, S, S, C], 2);
+    const noise = tensor('noise', [B, S, S, 1]);
+    const noiseWeight = tensor('nw', [C], 0.3);
+    const dlatent = tensor('w', [B, D]);
+    const weights: EpilogueWeights = {
+      noiseWeight: noiseWeight as tf.Tensor1D,
+      styleWeight: tensor('A', [D, 2 * C], 0.25) as tf.Tensor2D,
+      styleBias: tensor('b', [2 * C], 0.1) as tf.Tensor1D,
+    };
+    const upstream = tensor('dy', [B, S, S, C]);
+    const inputs = [x, noise, noiseWeight, dlatent];
+    const loss = (withConstants: boolean) => (...v: tf.Tensor[]) => {
+      const all = [...inputs];
+      wrt.forEach((k, j) => (all[k] = v[j]));
+      const w = { ...weights, noiseWeight: all[2] as tf.Tensor1D };
+      const y = epilogue(all[0] as tf.Tensor4D, all[3] as tf.Tensor2D, all[1] as tf.Tensor4D, w, undefined, withConstants ? constants : {});
+      return tf.sum(tf.mul(y, upstream)) as tf.Scalar;
+    };
+    const plain = epilogue(x as tf.Tensor4D, dlatent as tf.Tensor2D, noise as tf.Tensor4D, weights);
+    const lean = epilogue(x as tf.Tensor4D, dlatent as tf.Tensor2D, noise as tf.Tensor4D, weights, undefined, constants);
+    expect(Buffer.from((await lean.data()).buffer).equals(Buffer.from((await plain.data()).buffer))).toBe(true);
+    const leanGrads = tf.grads(loss(true))(wrt.map((k) => inputs[k]));
+    const plainGrads = tf.grads(loss(false))(wrt.map((k) => inputs[k]));
+    for (let j = 0; j < wrt.length; j++) {
+      expect(Buffer.from((await leanGrads[j].data()).buffer).equals(Buffer.from((await plainGrads[j].data()).buffer)), `gradient of input ${wrt[j]}`).toBe(true);
+    }
+    tf.dispose([...inputs, weights.styleWeight, weights.styleBias, upstream, plain, lean, ...leanGrads, ...plainGrads]);
+  });
+});

@@ -139,6 +139,8 @@ export async function runPulse(
   let latent: tf.Tensor = tf.tensor3d(init.latent, [batch, init.latentRows, synthesis.config.dlatentSize]);
   const noise: (tf.Tensor4D | null)[] = init.noise.map((m, i) => (m ? tf.tensor4d(m, [batch, noiseSide(i), noiseSide(i), 1]) : null));
   const trainableIdx = [...trainable].sort((a, b) => a - b);
+  // The other maps stay as drawn: no gradient is computed for them.
+  const constantNoise = new Set(init.noise.map((_, i) => i).filter((i) => !trainable.has(i)));
   const radii = [latent, ...trainableIdx.map((i) => noise[i]!)].map((t) => rowNorm(t));
   const optimizer = createOptimizer(options.optimizer);
 
@@ -160,7 +162,7 @@ export async function runPulse(
         const noiseIn = noise.map((n, i) => (trainable.has(i) ? (trainNoise[trainableIdx.indexOf(i)] as tf.Tensor4D) : n));
         const latIn = options.tileLatent ? tf.tile(lat, [1, numLayers, 1]) : lat;
         const dl = toDlatents(latIn as tf.Tensor3D, mean, std);
-        const gen = tf.div(tf.add(synthesis.forward(dl, noiseIn), 1), 2) as tf.Tensor4D;
+        const gen = tf.div(tf.add(synthesis.forward(dl, noiseIn, undefined, constantNoise), 1), 2) as tf.Tensor4D;
         const lr4 = down.apply(gen);
         const mse = perImageMse(lr4, ref);
         const values: tf.Scalar[] = [];

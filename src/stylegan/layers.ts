@@ -75,12 +75,26 @@ export function epilogue(
   noise: tf.Tensor4D | null,
   weights: EpilogueWeights,
   probe?: { readonly layer: number; readonly see: PreActivationProbe },
+  constants: EpilogueConstants = {},
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const { scale1, shift } = styleOf(dlatent, weights, x.shape[3]);
-    if (noise) return fusedEpilogueWithNoise(x, noise, weights.noiseWeight, scale1, shift, probe);
+    if (noise) return fusedEpilogueWithNoise(x, noise, weights.noiseWeight, scale1, shift, probe, constants);
     return fusedEpilogue(x, scale1, shift, probe);
   });
+}
+
+/**
+ * Inputs of the epilogue that the caller never differentiates: they enter the fused op as
+ * constants, so its backward computes no gradient for them (a customGrad computes every input's
+ * gradient whether or not anything reads it). In a PULSE search the noise strength is a frozen
+ * weight and the noise maps past the first few are fixed; each such gradient is a full-size
+ * product and a reduction per layer. Mark only what is truly constant: a marked input that does
+ * lie on the differentiated path gets no gradient through this layer.
+ */
+export interface EpilogueConstants {
+  readonly noiseWeight?: boolean;
+  readonly noise?: boolean;
 }
 
 const SLOPE = 0.2;
@@ -163,28 +177,43 @@ function fusedEpilogueWithNoise(
   noiseWeight: tf.Tensor1D,
   scale1: tf.Tensor4D,
   shift: tf.Tensor4D,
-  probe?: { readonly layer: number; readonly see: PreActivationProbe },
+  probe: { readonly layer: number; readonly see: PreActivationProbe } | undefined,
+  constants: EpilogueConstants,
 ): tf.Tensor4D {
+  // The op's inputs: x, then the noise map and strength unless constant, then the style.
+  const inputs: tf.Tensor[] = [x];
+  if (!constants.noise) inputs.push(noise);
+  if (!constants.noiseWeight) inputs.push(noiseWeight);
+  inputs.push(scale1, shift);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xi, n, nw, s1, sh] = args as tf.Tensor[];
-    const save = args[5] as tf.GradSaveFunc;
-    const z = then(tf.mul(n, nw), (m) => tf.add(xi, m)) as tf.Tensor4D;
+    const given = args.slice(0, inputs.length) as tf.Tensor[];
+    const save = args[inputs.length] as tf.GradSaveFunc;
+    let k = 1;
+    const n = constants.noise ? noise : given[k++];
+    const nw = constants.noiseWeight ? noiseWeight : given[k++];
+    const [s1, sh] = [given[k], given[k + 1]];
+    const z = then(tf.mul(n, nw), (m) => tf.add(given[0], m)) as tf.Tensor4D;
     probe?.see(probe.layer, z);
     const { a, mean, r, y } = normaliseAndStyle(z, s1 as tf.Tensor4D, sh as tf.Tensor4D);
     z.dispose();
-    save([a, mean, r, s1, n, nw]);
+    // The constants are the caller's and outlive the backward pass: only inputs are saved.
+    save([a, mean, r, s1, ...(constants.noise ? [] : [n]), ...(constants.noiseWeight ? [] : [nw])]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sa, sm, sr, ss, sn, snw] = saved;
+        const [sa, sm, sr, ss, ...rest] = saved;
+        const sn = constants.noise ? noise : rest.shift()!;
+        const snw = constants.noiseWeight ? noiseWeight : rest.shift()!;
         const g = normaliseAndStyleGrad(dy as tf.Tensor4D, sa as tf.Tensor4D, sm, sr, ss as tf.Tensor4D);
-        const dNoise = then(tf.mul(g.dz, snw), (t) => tf.sum(t, 3, true));
-        const dNoiseWeight = then(tf.mul(g.dz, sn), (t) => tf.sum(t, [0, 1, 2]));
-        return [g.dz, dNoise, dNoiseWeight, g.dScale1, g.dShift];
+        const grads: tf.Tensor[] = [g.dz];
+        if (!constants.noise) grads.push(then(tf.mul(g.dz, snw), (t) => tf.sum(t, 3, true)));
+        if (!constants.noiseWeight) grads.push(then(tf.mul(g.dz, sn), (t) => tf.sum(t, [0, 1, 2])));
+        grads.push(g.dScale1, g.dShift);
+        return grads;
       },
     };
   });
-  return op(x, noise, noiseWeight, scale1, shift) as tf.Tensor4D;
+  return op(...inputs) as tf.Tensor4D;
 }
 
 /**

@@ -60,8 +60,15 @@ export class Synthesis {
   /**
    * dlatents [B, L, 512] and one noise map per layer ([B, s, s, 1] NHWC, or null for none)
    * -> image [B, R, R, 3], roughly in [-1, 1]. `probe` sees every LeakyReLU's input.
+   * `constantNoise` names the layers whose noise map the caller never differentiates (a search's
+   * fixed maps): with frozen weights no gradient is computed for them (EpilogueConstants).
    */
-  forward(dlatents: tf.Tensor3D, noise: readonly (tf.Tensor4D | null)[], probe?: PreActivationProbe): tf.Tensor4D {
+  forward(
+    dlatents: tf.Tensor3D,
+    noise: readonly (tf.Tensor4D | null)[],
+    probe?: PreActivationProbe,
+    constantNoise?: ReadonlySet<number>,
+  ): tf.Tensor4D {
     const [batch, layers, width] = dlatents.shape;
     if (layers !== this.numLayers || width !== this.config.dlatentSize) {
       throw new Error(
@@ -72,7 +79,7 @@ export class Synthesis {
       throw new Error(`got ${noise.length} noise maps; this generator has ${this.numLayers} noise inputs`);
     }
     return tf.tidy(() => {
-      const inputs = { styles: tf.unstack(dlatents, 1) as tf.Tensor2D[], noise, probe };
+      const inputs = { styles: tf.unstack(dlatents, 1) as tf.Tensor2D[], noise, probe, constantNoise };
       let x = this.input.forward(batch, this.weights);
       for (const layer of this.layers) x = layer.forward(x, this.weights, inputs);
       return x;

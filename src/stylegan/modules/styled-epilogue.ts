@@ -33,6 +33,8 @@ export class StyledEpilogue implements SynthesisLayer {
       styleBias: weights.get(this.styleBias.name) as tf.Tensor1D,
     };
     const probe = inputs.probe && { layer: this.layer, see: inputs.probe };
-    return epilogue(x, inputs.styles[this.layer], inputs.noise[this.layer], epilogueWeights, probe);
+    // Frozen weights (a search): the noise strength is a constant, and so are the fixed noise maps.
+    const constants = weights.trainable ? {} : { noiseWeight: true, noise: inputs.constantNoise?.has(this.layer) ?? false };
+    return epilogue(x, inputs.styles[this.layer], inputs.noise[this.layer], epilogueWeights, probe, constants);
   }
 }

@@ -12,6 +12,8 @@ export interface SynthesisInputs {
   readonly styles: readonly tf.Tensor2D[];
   readonly noise: readonly (tf.Tensor4D | null)[];
   readonly probe?: PreActivationProbe;
+  /** Layers whose noise map is a constant of the caller's differentiation (Synthesis.forward). */
+  readonly constantNoise?: ReadonlySet<number>;
 }
 
 export interface SynthesisLayer {
