@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dTrainable, hasForwardInputGradient, inputGradientFilter } from './conv-input-gradient.js';
+import { winogradConv, winogradConvInputGradient } from '../backend/winograd-addon.js';
 
 /** x + bias with `bias` constant: nothing kept; the gradient passes through. */
 export function addFrozenBias(x: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
@@ -42,6 +43,21 @@ export function conv2dFrozen(x: tf.Tensor4D, filter: tf.Tensor4D, pad: 'same' | 
       g.dispose();
       return [dx];
     },
+  }));
+  return op(x) as tf.Tensor4D;
+}
+
+/**
+ * A 3x3 'same' stride-1 convolution by a constant filter through the Winograd ops
+ * (backend/winograd-addon.ts); `u` is winogradFilter(filter), made once by the layer's prepare().
+ * The input gradient is a Winograd convolution of dy by the same `u` read flipped and
+ * transposed, so neither pass keeps a tensor. Values differ from Conv2D's by float rounding (the
+ * transforms add in another order; test/winograd.test.ts bounds it, the parity cases judge it).
+ */
+export function conv2dWinogradFrozen(x: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: winogradConv(args[0] as tf.Tensor4D, u),
+    gradFunc: (dy: tf.Tensor) => [winogradConvInputGradient(dy as tf.Tensor4D, u)],
   }));
   return op(x) as tf.Tensor4D;
 }

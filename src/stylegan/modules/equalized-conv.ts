@@ -6,8 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ParamDecl, ZEROS, convWeight, vector } from '../param-decl.js';
 import type { Weights } from '../weights.js';
-import { linearOps } from '../frozen-ops.js';
+import { conv2dWinogradFrozen, linearOps } from '../frozen-ops.js';
 import { inputGradientFilter } from '../conv-input-gradient.js';
+import { winogradFilter, winogradSupports } from '../../backend/winograd-addon.js';
 import type { SynthesisLayer } from './synthesis-layer.js';
 
 export interface EqualizedConvOptions {
@@ -30,6 +31,8 @@ export class EqualizedConv2d implements SynthesisLayer {
   private readonly leakyRelu: boolean;
   /** Inference only: the input-gradient filter of the frozen conv (frozen-ops.ts), made by prepare(). */
   private gradientFilter?: tf.Tensor4D;
+  /** Inference only, where the Winograd ops run this conv: the filter in their domain (it serves the backward too). */
+  private winogradFilter?: tf.Tensor;
 
   /** `name` is the module's official name: its tensors are `<name>.weight` and `<name>.bias`. */
   constructor(name: string, inChannels: number, outChannels: number, options: EqualizedConvOptions) {
@@ -41,13 +44,20 @@ export class EqualizedConv2d implements SynthesisLayer {
   }
 
   prepare(weights: Weights): void {
-    this.gradientFilter?.dispose();
-    this.gradientFilter = tf.keep(inputGradientFilter(weights.get(this.weight.name) as tf.Tensor4D));
+    this.dispose();
+    const filter = weights.get(this.weight.name) as tf.Tensor4D;
+    // The Winograd filter replaces the input-gradient filter: the backward reads it as well.
+    if (winogradSupports(filter.shape, this.padding)) this.winogradFilter = tf.keep(winogradFilter(filter));
+    else this.gradientFilter = tf.keep(inputGradientFilter(filter));
   }
 
   forward(x: tf.Tensor4D, weights: Weights): tf.Tensor4D {
     const ops = linearOps(weights.trainable);
-    let y = ops.conv(x, weights.get(this.weight.name) as tf.Tensor4D, this.padding, weights.trainable ? undefined : this.gradientFilter);
+    const filter = weights.get(this.weight.name) as tf.Tensor4D;
+    let y =
+      !weights.trainable && this.winogradFilter
+        ? conv2dWinogradFrozen(x, this.winogradFilter)
+        : ops.conv(x, filter, this.padding, weights.trainable ? undefined : this.gradientFilter);
     if (this.bias) y = ops.addBias(y, weights.get(this.bias.name));
     return this.leakyRelu ? tf.leakyRelu(y, 0.2) : y;
   }
@@ -55,5 +65,7 @@ export class EqualizedConv2d implements SynthesisLayer {
   dispose(): void {
     this.gradientFilter?.dispose();
     this.gradientFilter = undefined;
+    this.winogradFilter?.dispose();
+    this.winogradFilter = undefined;
   }
 }

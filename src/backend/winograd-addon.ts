@@ -1,0 +1,97 @@
+/**
+ * The Winograd F(2x2, 3x3) convolution of native/winograd-op.c: two TensorFlow ops of our own,
+ * registered in the library the native backend runs, so tfjs executes them like its built-in ops
+ * (its tensors go in and come out; nothing is copied through JavaScript). A search's 3x3
+ * convolutions use them (frozen-ops.ts): 16 multiplies per 2x2 output tile and channel pair
+ * where TensorFlow's direct Conv2D takes 36 (docs/performance.md, "Sixth round").
+ *
+ * Available on the native CPU backend, Linux x86-64, with the addon built
+ * (scripts/build-winograd.mjs, run at install) and a CPU with AVX-512 or AVX2 + FMA.
+ * PULSE_CONV=tensorflow turns it off (TensorFlow's Conv2D everywhere, as before).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { repoRoot } from '../util/repo-root.js';
+
+interface WinogradAddon {
+  /** The instruction set the kernels run with, or null when none registered (see `error`). */
+  readonly isa: 'avx512' | 'avx2' | null;
+  /** Output channels per packed panel (NR): out channels must be a multiple. */
+  readonly tileChannels: number;
+  /** Floats per vector: in channels must be a multiple. */
+  readonly vectorWidth: number;
+  /** OpenMP threads a convolution runs on. */
+  readonly threads: number;
+  readonly error: string | null;
+}
+
+/** Where the addon is built (an ignored folder), relative to the checkout; a plain string (see release-memory-addon.ts). */
+export const WINOGRAD_ADDON = 'native/build/winograd.node';
+
+/** Node's executeSingleOutput on the native backend: runs a TensorFlow op by name. */
+interface NativeBackend {
+  executeSingleOutput(name: string, attrs: unknown[], inputs: tf.Tensor[]): tf.Tensor;
+}
+
+let loaded: WinogradAddon | string | undefined;
+
+/** Loads the addon once; the addon, or why it is not used. */
+function load(): WinogradAddon | string {
+  if (loaded !== undefined) return loaded;
+  const path = join(repoRoot(), WINOGRAD_ADDON);
+  if (!existsSync(path)) loaded = `${WINOGRAD_ADDON} is not built (npm run build:native builds it; it needs a C compiler with OpenMP)`;
+  else {
+    try {
+      // libgomp reads this once, when the addon loads it: threads that sleep between calls
+      // leave the cores to TensorFlow's own pool for the ops in between.
+      process.env.OMP_WAIT_POLICY ??= 'passive';
+      const addon = createRequire(import.meta.url)(path) as WinogradAddon;
+      loaded = addon.isa ? addon : `${WINOGRAD_ADDON}: ${addon.error}`;
+    } catch (err) {
+      loaded = `${WINOGRAD_ADDON} did not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
+    }
+  }
+  return loaded;
+}
+
+/** Whether the Winograd ops run here (native backend, addon built and registered), or why not. */
+export function winogradStatus(): { readonly available: true; readonly isa: string } | { readonly available: false; readonly reason: string } {
+  // The backend first: in a browser there is no `process` to read.
+  if (tf.getBackend() !== 'tensorflow') return { available: false, reason: `the ${tf.getBackend()} backend runs tfjs's own ops only` };
+  if (process.env.PULSE_CONV === 'tensorflow') return { available: false, reason: 'PULSE_CONV=tensorflow' };
+  const addon = load();
+  return typeof addon === 'string' ? { available: false, reason: addon } : { available: true, isa: addon.isa as string };
+}
+
+/**
+ * Whether a search may run the convolution by `filterShape` [kh, kw, in, out] ('same', stride 1)
+ * and its input gradient through the Winograd ops: 3x3, both channel counts multiples of the
+ * kernels' panel width (32 with AVX-512, 16 with AVX2; the synthesis network's are 16-512).
+ */
+export function winogradSupports(filterShape: readonly number[], pad: 'same' | 'valid'): boolean {
+  if (!winogradStatus().available) return false;
+  const addon = load() as WinogradAddon;
+  const [kh, kw, inC, outC] = filterShape;
+  return pad === 'same' && kh === 3 && kw === 3 && inC % addon.tileChannels === 0 && outC % addon.tileChannels === 0;
+}
+
+function backend(): NativeBackend {
+  return tf.backend() as unknown as NativeBackend;
+}
+
+/** The filter [3, 3, in, out] in the Winograd domain, packed for the kernels (an opaque tensor for winogradConv). */
+export function winogradFilter(filter: tf.Tensor4D): tf.Tensor {
+  return backend().executeSingleOutput('PulseWinogradFilter', [], [filter]);
+}
+
+/** The 'same' stride-1 3x3 convolution of x [n, h, w, in] by the filter `u` was made from. */
+export function winogradConv(x: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
+  return backend().executeSingleOutput('PulseWinogradConv', [], [x, u]) as tf.Tensor4D;
+}
+
+/** That convolution's gradient with respect to x, from dy [n, h, w, out] and the same `u`. */
+export function winogradConvInputGradient(dy: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
+  return backend().executeSingleOutput('PulseWinogradConvInputGradient', [], [dy, u]) as tf.Tensor4D;
+}

@@ -1,0 +1,137 @@
+/**
+ * The Winograd F(2x2, 3x3) ops (native/winograd-op.c through src/backend/winograd-addon.ts)
+ * against TensorFlow's Conv2D: the convolution and its input gradient within float rounding at
+ * odd and even sides, tiny and wide shapes, batches; clear errors for wrong inputs; and a whole
+ * synthesis network giving the same image and latent gradient with them as without
+ * (PULSE_CONV=tensorflow). Runs where the ops do (the native backend with the addon built on an
+ * AVX-512 or AVX2 CPU); elsewhere reported skipped with the reason.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  winogradConv,
+  winogradConvInputGradient,
+  winogradFilter,
+  winogradStatus,
+  winogradSupports,
+} from '../src/backend/winograd-addon.js';
+import { conv2dWinogradFrozen } from '../src/stylegan/frozen-ops.js';
+import { Synthesis } from '../src/stylegan/synthesis.js';
+import { randomSynthesisStateDict } from '../src/stylegan/random-weights.js';
+import { DEFAULT_SYNTHESIS_CONFIG } from '../src/stylegan/config.js';
+import { gaussian } from '../src/util/random.js';
+import { useTestBackend } from './helpers/backend.js';
+import { relativeError } from './helpers/relative-error.js';
+
+await useTestBackend();
+const status = winogradStatus();
+const why = status.available ? '' : `(skipped: the Winograd ops do not run here: ${status.reason})`;
+
+function tensor4(seed: string, shape: [number, number, number, number], scale = 1): tf.Tensor4D {
+  return tf.tensor4d(gaussian(seed, shape.reduce((a, b) => a * b, 1)).map((v) => v * scale), shape);
+}
+
+/**
+ * Bound on max|a - b| / max|b| against Conv2D: the transforms add in another order than the
+ * direct sum (measured 2e-7 to 1.3e-6 on these shapes; the parity cases judge whole searches).
+ */
+const ROUNDING = 5e-6;
+
+describe.skipIf(!status.available)(`Winograd F(2x2, 3x3) convolution ${why}`, () => {
+  beforeAll(() => {
+    expect(status.available).toBe(true);
+  });
+
+  // [n, h, w, in, out]: odd and even sides (partial tiles), 1x1 and 4x4 maps, more than one
+  // 256-channel block of the product, and sizes past one tile chunk (the workspace bound).
+  const SHAPES: [number, number, number, number, number][] = [
+    [2, 9, 7, 32, 64],
+    [1, 4, 4, 64, 32],
+    [1, 1, 1, 32, 32],
+    [1, 2, 5, 32, 32],
+    [1, 33, 30, 96, 64],
+    [1, 16, 16, 512, 32],
+    [1, 300, 301, 32, 32],
+  ];
+
+  for (const [n, h, w, c, k] of SHAPES) {
+    it(`x [${n}, ${h}, ${w}, ${c}] by [3, 3, ${c}, ${k}]: y and dx as Conv2D's within ${ROUNDING}`, async () => {
+      const g = tensor4('g', [3, 3, c, k], 1 / Math.sqrt(9 * c));
+      const x = tensor4('x', [n, h, w, c]);
+      const dy = tensor4('dy', [n, h, w, k]);
+      const u = winogradFilter(g);
+      const y = winogradConv(x, u);
+      const dx = winogradConvInputGradient(dy, u);
+      expect(y.shape).toEqual([n, h, w, k]);
+      expect(dx.shape).toEqual([n, h, w, c]);
+      expect(await relativeError(y, tf.conv2d(x, g, 1, 'same'))).toBeLessThan(ROUNDING);
+      expect(await relativeError(dx, tf.conv2dTranspose(dy, g, [n, h, w, c], 1, 'same'))).toBeLessThan(ROUNDING);
+      tf.dispose([g, x, dy, u, y, dx]);
+    });
+  }
+
+  it('as a frozen op: the gradient tfjs computes through it is the input gradient', async () => {
+    const g = tensor4('g', [3, 3, 32, 64], 0.05);
+    const x = tensor4('x', [1, 6, 6, 32]);
+    const u = winogradFilter(g);
+    const loss = (f: (t: tf.Tensor4D) => tf.Tensor4D) => (t: tf.Tensor) => tf.sum(tf.square(f(t as tf.Tensor4D)));
+    const ours = tf.grad(loss((t) => conv2dWinogradFrozen(t, u)))(x);
+    const reference = tf.grad(loss((t) => tf.conv2d(t, g, 1, 'same')))(x);
+    expect(await relativeError(ours, reference)).toBeLessThan(ROUNDING);
+    tf.dispose([g, x, u, ours, reference]);
+  });
+
+  it('says which shapes it takes: 3x3, same padding, channels in multiples of the panel width', () => {
+    expect(winogradSupports([3, 3, 512, 512], 'same')).toBe(true);
+    expect(winogradSupports([3, 3, 512, 512], 'valid')).toBe(false);
+    expect(winogradSupports([1, 1, 512, 3], 'same')).toBe(false);
+    expect(winogradSupports([3, 3, 3, 32], 'same')).toBe(false);
+    expect(winogradSupports([3, 3, 32, 8], 'same')).toBe(false);
+  });
+
+  it('wrong inputs: an error naming the op and what it needs', () => {
+    const g = tensor4('g', [3, 3, 32, 32]);
+    const u = winogradFilter(g);
+    expect(() => winogradFilter(tensor4('g5', [5, 5, 32, 32]))).toThrow(/PulseWinogradFilter: filter must be \[3, 3, in, out\]/);
+    expect(() => winogradFilter(tensor4('g7', [3, 3, 32, 7]))).toThrow(/PulseWinogradFilter: .*out channels 7/);
+    expect(() => winogradConv(tensor4('x', [1, 4, 4, 64]), u)).toThrow(/PulseWinogradConv: x has 64 channels where the filter needs 32/);
+    expect(() => winogradConv(tensor4('x', [1, 4, 4, 32]), g)).toThrow(/PulseWinogradConv: .*from PulseWinogradFilter/);
+    tf.dispose([g, u]);
+  });
+});
+
+describe.skipIf(!status.available)(`a synthesis network with the Winograd ops and without ${why}`, () => {
+  const saved = process.env.PULSE_CONV;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.PULSE_CONV;
+    else process.env.PULSE_CONV = saved;
+  });
+
+  it('64 px, fmap_base 8192 (widths 512 to 256): the same image and latent gradient within float rounding', async () => {
+    const cfg = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: 64 };
+    const sd = randomSynthesisStateDict(cfg, 'winograd', 0.1);
+    const build = (conv: string) => {
+      process.env.PULSE_CONV = conv;
+      return Synthesis.fromStateDict(sd, 'random weights', cfg);
+    };
+    const [withOps, without] = [build('winograd'), build('tensorflow')];
+    const w = tf.tensor3d(gaussian('w', withOps.numLayers * 512), [1, withOps.numLayers, 512]);
+    const noise = Array.from({ length: withOps.numLayers }, (_, i) => {
+      const side = 4 * 2 ** Math.floor(i / 2);
+      return tensor4(`noise${i}`, [1, side, side, 1]);
+    });
+    const run = (s: Synthesis) => tf.valueAndGrad((d: tf.Tensor) => tf.mean(tf.square(s.forward(d as tf.Tensor3D, noise))))(w);
+    const a = run(withOps);
+    const b = run(without);
+    // The loss, and the gradient back through 11 convolutions and instance norms, where rounding
+    // compounds: measured 1.7e-4 (TensorFlow's frozen against its trainable path: 1.2e-5). Against
+    // the official code's recorded gradients both paths are 3.5e-5 off at p64-x4
+    // (test/parity-steps.test.ts, whose bound is 2e-3): Winograd's rounding is not what separates
+    // this project from the official code.
+    expect(Math.abs((await a.value.data())[0] - (await b.value.data())[0]) / (await b.value.data())[0]).toBeLessThan(1e-5);
+    expect(await relativeError(a.grad, b.grad)).toBeLessThan(5e-4);
+    tf.dispose([w, ...noise, a.value, a.grad, b.value, b.grad]);
+    withOps.dispose();
+    without.dispose();
+  });
+});
