@@ -144,32 +144,29 @@ static inline void FN(transpose)(const float *src, size_t ls, float *dst, size_t
   for (int i = 0; i < VW; i++) FN(st)(dst + (size_t)i * ld, a[i]);
 }
 
-/* Flipping a 3x3 filter in space permutes the rows of G (row 0 <-> row 3), so the Winograd
- * domain of the flipped filter is U at positions (P(a), P(b)) with P = (3, 1, 2, 0). */
-static inline int FN(flipped)(int p) {
-  static const int P[4] = {3, 1, 2, 0};
-  return P[p / 4] * 4 + P[p % 4];
-}
 
 /*
- * M [16][Tpad][Cout] = V [16][Tpad][Cin] x (the filter's matrices).
- * Forward (transposed = 0): U [16][Cout/NR][Cin][NR] is packed already: each panel is read in place.
- * Input gradient (transposed = 1): U was made from the filter [3][3][Cout][Cin] and is read at the
- * flipped position, transposed: dx = conv(dy, filter flipped in space, in and out swapped). Its
- * panels [Cin][NR] are packed per (position, panel) into `panels` (NR * Cin floats a thread): one
- * pass over U per call, where keeping a second transformed filter would cost 16/9 of the weights.
+ * M [P][Tpad][Cout] (+)= V [P][Tpad][Cin] x (the filter's P matrices), P = 16 for F(2x2, 3x3)
+ * and 9 for F(2x2, 2x2).
+ * Forward (transposed = 0): U [P][Cout/NR][Cin][NR] is packed already: each panel is read in place.
+ * Input gradient (transposed = 1): U was made from the filter [.][.][Cout][Cin] and is read at the
+ * flipped position flip[p], transposed: dx = conv(dy, filter flipped in space, in and out swapped).
+ * Its panels [Cin][NR] are packed per (position, panel) into `panels` (NR * Cin floats a thread):
+ * one pass over U per call, where keeping a second transformed filter would cost as much memory
+ * as the first. accumulate = 1 adds to M (the upscale's input gradient sums four phases).
  */
-static void FN(gemms)(const float *V, const float *U, int Cin, int Cout, int Tpad, float *M, int transposed, float *panels) {
+static void FN(gemm_positions)(const float *V, const float *U, int P, const int *flip, int Cin, int Cout, int Tpad, float *M,
+                               int transposed, int accumulate, float *panels) {
   int np = Cout / NR;
   float *panel = panels + (size_t)omp_get_thread_num() * Cin * NR;
 #pragma omp for schedule(static) collapse(2)
-  for (int p = 0; p < 16; p++)
+  for (int p = 0; p < P; p++)
     for (int q = 0; q < np; q++) {
       const float *Up;
       if (!transposed) Up = U + ((size_t)p * np + q) * Cin * NR;
       else {
-        /* U of the filter [Cout][Cin]: [16][Cin/NR][Cout][NR]; panel[k][j] = U[flipped p][k / NR][q NR + j][k % NR] */
-        const float *Uf = U + (size_t)FN(flipped)(p) * Cin * Cout;
+        /* U of the filter [Cout][Cin]: [P][Cin/NR][Cout][NR]; panel[k][j] = U[flip p][k / NR][q NR + j][k % NR] */
+        const float *Uf = U + (size_t)flip[p] * Cin * Cout;
         for (int kb = 0; kb < Cin; kb += NR) {
           const float *block = Uf + ((size_t)(kb / NR) * Cout + (size_t)q * NR) * NR;
           for (int bj = 0; bj < NR; bj += VW)
@@ -181,9 +178,18 @@ static void FN(gemms)(const float *V, const float *U, int Cin, int Cout, int Tpa
       float *Mp = M + (size_t)p * Tpad * Cout + (size_t)q * NR;
       for (int c0 = 0; c0 < Cin; c0 += KC) {
         int kc = Cin - c0 < KC ? Cin - c0 : KC;
-        for (int t = 0; t < Tpad; t += MR) FN(micro)(Vp + (size_t)t * Cin + c0, Cin, Up + (size_t)c0 * NR, kc, Mp + (size_t)t * Cout, Cout, c0 > 0);
+        for (int t = 0; t < Tpad; t += MR)
+          FN(micro)(Vp + (size_t)t * Cin + c0, Cin, Up + (size_t)c0 * NR, kc, Mp + (size_t)t * Cout, Cout, accumulate || c0 > 0);
       }
     }
+}
+
+/* Flipping a 3x3 filter in space permutes the rows of G (row 0 <-> row 3): position (a, b) of
+ * the flipped filter's U is (P(a), P(b)) of the filter's, P = (3, 1, 2, 0). */
+static const int FN(flip16)[16] = {15, 13, 14, 12, 7, 5, 6, 4, 11, 9, 10, 8, 3, 1, 2, 0};
+
+static void FN(gemms)(const float *V, const float *U, int Cin, int Cout, int Tpad, float *M, int transposed, float *panels) {
+  FN(gemm_positions)(V, U, 16, FN(flip16), Cin, Cout, Tpad, M, transposed, 0, panels);
 }
 
 /* y = A^T m A per tile */
@@ -241,4 +247,140 @@ void FN(wino_conv)(const float *x, int N, int H, int W, int C, const float *U, i
       FN(gemms)(V, U, C, K, Tp, M, transposed, panels);
       FN(output_transform)(M, H, W, K, TW, t0, Tn, Tp, y + (size_t)n * H * W * K);
     }
+}
+
+/*
+ * The 2x upscale convolution (nearest upscale + 3x3 conv, or the official fused stride-2
+ * transposed 4x4 conv) as four sub-pixel phases (src/stylegan/frozen-ops.ts, subPixelFilters):
+ * output pixel (2m + a, 2n + b) is a 2x2 convolution of x by phase (a, b)'s filter over rows
+ * m - 1 + a, m + a and columns n - 1 + b, n + b. Each phase runs as Winograd F(2x2, 2x2): a 3x3
+ * input tile gives a 2x2 output tile with 9 products per channel pair where the direct 2x2
+ * convolution takes 16. B^T = [1 -1 0; 0 1 0; 0 -1 1], G = [1 0; 1 1; 0 1], A^T = [1 1 0; 0 1 1].
+ * Filters: phases [4][2][2][C][K] -> U [4][9][K/NR][C][NR].
+ */
+void FN(up_filter)(const float *phases, int C, int K, float *U) {
+  int np = K / NR;
+  for (int ph = 0; ph < 4; ph++)
+    for (int c = 0; c < C; c++)
+      for (int k = 0; k < K; k++) {
+        float w[2][2], t[3][2], u[3][3];
+        for (int i = 0; i < 2; i++)
+          for (int j = 0; j < 2; j++) w[i][j] = phases[(((size_t)ph * 4 + i * 2 + j) * C + c) * K + k];
+        for (int j = 0; j < 2; j++) {
+          t[0][j] = w[0][j];
+          t[1][j] = w[0][j] + w[1][j];
+          t[2][j] = w[1][j];
+        }
+        for (int i = 0; i < 3; i++) {
+          u[i][0] = t[i][0];
+          u[i][1] = t[i][0] + t[i][1];
+          u[i][2] = t[i][1];
+        }
+        int q = k / NR, r = k % NR;
+        for (int p = 0; p < 9; p++) U[((((size_t)ph * 9 + p) * np + q) * C + c) * NR + r] = u[p / 3][p % 3];
+      }
+}
+
+/* V [9][Tpad][C]: B^T d B of the 3x3 tiles of one plane of x, tile t's first row and column at
+ * (2 th + dr, 2 tw + dc); `x` rows are `rowStride` floats apart and a plane row r is row
+ * (r * step + offsetRow) of x (step 2 reads one phase plane of a 2x image). */
+static void FN(up_input_transform)(const float *x, int H, int W, int C, int TW, int t0, int T, int Tpad, int dr, int dc,
+                                   int step, int offR, int offC, size_t rowStride, float *V) {
+#pragma omp for schedule(static)
+  for (int t = 0; t < Tpad; t++) {
+    if (t >= T) {
+      for (int p = 0; p < 9; p++) memset(V + ((size_t)p * Tpad + t) * C, 0, C * sizeof(float));
+      continue;
+    }
+    int th = (t0 + t) / TW, tw = (t0 + t) % TW, r0 = 2 * th + dr, c0 = 2 * tw + dc;
+    for (int c = 0; c < C; c += VW) {
+      vf d[3][3], s[3][3];
+      for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+          int r = r0 + i, cc = c0 + j;
+          if (r >= 0 && r < H && cc >= 0 && cc < W) d[i][j] = FN(ld)(x + (size_t)(r * step + offR) * rowStride + (size_t)(cc * step + offC) * C + c);
+          else d[i][j] = (vf){0};
+        }
+      for (int j = 0; j < 3; j++) {
+        s[0][j] = d[0][j] - d[1][j];
+        s[1][j] = d[1][j];
+        s[2][j] = d[2][j] - d[1][j];
+      }
+      size_t ps = (size_t)Tpad * C;
+      for (int i = 0; i < 3; i++) {
+        float *v = V + ((size_t)(i * 3) * Tpad + t) * C + c;
+        FN(st)(v, s[i][0] - s[i][1]);
+        FN(st)(v + ps, s[i][1]);
+        FN(st)(v + 2 * ps, s[i][2] - s[i][1]);
+      }
+    }
+  }
+}
+
+/* A^T m A per tile: the 2x2 outputs of tile t at plane rows 2 th + i, written at row
+ * (row * step + offR) and column (col * step + offC) of y (rows `rowStride` floats apart). */
+static void FN(up_output_transform)(const float *M, int H, int W, int K, int TW, int t0, int T, int Tpad, int step, int offR, int offC,
+                                    size_t rowStride, float *y) {
+#pragma omp for schedule(static)
+  for (int t = 0; t < T; t++) {
+    int th = (t0 + t) / TW, tw = (t0 + t) % TW;
+    for (int k = 0; k < K; k += VW) {
+      vf m[9], s[2][3];
+      for (int p = 0; p < 9; p++) m[p] = FN(ld)(M + ((size_t)p * Tpad + t) * K + k);
+      for (int j = 0; j < 3; j++) {
+        s[0][j] = m[j] + m[3 + j];
+        s[1][j] = m[3 + j] + m[6 + j];
+      }
+      for (int i = 0; i < 2; i++) {
+        int r = 2 * th + i;
+        if (r >= H) continue;
+        float *row = y + (size_t)(r * step + offR) * rowStride + k;
+        FN(st)(row + (size_t)((2 * tw) * step + offC) * K, s[i][0] + s[i][1]);
+        if (2 * tw + 1 < W) FN(st)(row + (size_t)((2 * tw + 1) * step + offC) * K, s[i][1] + s[i][2]);
+      }
+    }
+  }
+}
+
+/* Flipping a 2x2 filter reverses G's three rows: position (a, b) -> (2 - a, 2 - b). */
+static const int FN(flip9)[9] = {8, 7, 6, 5, 4, 3, 2, 1, 0};
+
+/* Floats of workspace for the upscale conv between C and K channels at low-res side H x W. */
+size_t FN(up_workspace)(int H, int W, int C, int K, int threads) {
+  int T = ((H + 1) / 2) * ((W + 1) / 2);
+  return (size_t)9 * FN(chunk_tiles)(T, C, K) * (C + K) + (size_t)threads * (C > K ? C : K) * NR;
+}
+
+/*
+ * transposed = 0: x [N][H][W][C] -> y [N][2H][2W][K], phase (a, b) of U (from filters [.][.][C][K]).
+ * transposed = 1: its input gradient, dy [N][2H][2W][C] -> dx [N][H][W][K], with U made from the
+ * filters [.][.][K][C]: dx is the sum over phases of the 2x2 convolutions of dy's phase planes
+ * by the flipped, transposed phase filters, over plane rows m - a, m + 1 - a, summed in the
+ * Winograd domain before one output transform.
+ */
+void FN(up_conv)(const float *x, int N, int H, int W, int C, const float *U, int K, float *y, float *work, int threads, int transposed) {
+  int TW = (W + 1) / 2, T = ((H + 1) / 2) * TW, Tc = FN(chunk_tiles)(T, C, K);
+  float *V = work, *M = work + (size_t)9 * Tc * C, *panels = M + (size_t)9 * Tc * K;
+  size_t xRow = (size_t)(transposed ? 2 * W : W) * C, yRow = (size_t)(transposed ? W : 2 * W) * K;
+#pragma omp parallel num_threads(threads)
+  for (int n = 0; n < N; n++) {
+    const float *xn = x + (size_t)n * (transposed ? 4 : 1) * H * W * C;
+    float *yn = y + (size_t)n * (transposed ? 1 : 4) * H * W * K;
+    for (int t0 = 0; t0 < T; t0 += Tc) {
+      int Tn = T - t0 < Tc ? T - t0 : Tc, Tp = (Tn + MR - 1) / MR * MR;
+      for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+          const float *Uph = U + (size_t)(2 * a + b) * 9 * C * K;
+          if (!transposed) {
+            FN(up_input_transform)(xn, H, W, C, TW, t0, Tn, Tp, a - 1, b - 1, 1, 0, 0, xRow, V);
+            FN(gemm_positions)(V, Uph, 9, FN(flip9), C, K, Tp, M, 0, 0, panels);
+            FN(up_output_transform)(M, H, W, K, TW, t0, Tn, Tp, 2, a, b, yRow, yn);
+          } else {
+            FN(up_input_transform)(xn, H, W, C, TW, t0, Tn, Tp, -a, -b, 2, a, b, xRow, V);
+            FN(gemm_positions)(V, Uph, 9, FN(flip9), C, K, Tp, M, 1, a + b > 0, panels);
+          }
+        }
+      if (transposed) FN(up_output_transform)(M, H, W, K, TW, t0, Tn, Tp, 1, 0, 0, yRow, yn);
+    }
+  }
 }

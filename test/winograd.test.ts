@@ -1,7 +1,8 @@
 /**
- * The Winograd F(2x2, 3x3) ops (native/winograd-op.c through src/backend/winograd-addon.ts)
- * against TensorFlow's Conv2D: the convolution and its input gradient within float rounding at
- * odd and even sides, tiny and wide shapes, batches; clear errors for wrong inputs; and a whole
+ * The Winograd ops (native/winograd-op.c through src/backend/winograd-addon.ts) against
+ * TensorFlow's Conv2D: the 3x3 convolution (F(2x2, 3x3)) and the 2x upscale convolution (four
+ * sub-pixel phases by F(2x2, 2x2)), each with its input gradient, within float rounding at odd and
+ * even sides, tiny and wide shapes, batches; clear errors for wrong inputs; and a whole
  * synthesis network giving the same image and latent gradient with them as without
  * (PULSE_CONV=tensorflow). Runs where the ops do (the native backend with the addon built on an
  * AVX-512 or AVX2 CPU); elsewhere reported skipped with the reason.
@@ -9,13 +10,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  WINOGRAD_MIN_SIDE,
+  WINOGRAD_UPSCALE_MIN_SIDE,
   winogradConv,
   winogradConvInputGradient,
   winogradFilter,
   winogradStatus,
   winogradSupports,
+  winogradUpscaleConv,
+  winogradUpscaleConvInputGradient,
+  winogradUpscaleFilter,
+  winogradUpscaleSupports,
 } from '../src/backend/winograd-addon.js';
-import { conv2dWinogradFrozen } from '../src/stylegan/frozen-ops.js';
+import { conv2dWinogradFrozen, subPixelConv, subPixelFilters, upscaleConvWinogradFrozen } from '../src/stylegan/frozen-ops.js';
+import { upscaleConvAsTransposed } from '../src/stylegan/modules/upscale-conv.js';
+import { upscale2x } from '../src/stylegan/layers.js';
 import { Synthesis } from '../src/stylegan/synthesis.js';
 import { randomSynthesisStateDict } from '../src/stylegan/random-weights.js';
 import { DEFAULT_SYNTHESIS_CONFIG } from '../src/stylegan/config.js';
@@ -37,7 +46,7 @@ function tensor4(seed: string, shape: [number, number, number, number], scale = 
  */
 const ROUNDING = 5e-6;
 
-describe.skipIf(!status.available)(`Winograd F(2x2, 3x3) convolution ${why}`, () => {
+describe.skipIf(!status.available)(`Winograd convolutions ${why}`, () => {
   beforeAll(() => {
     expect(status.available).toBe(true);
   });
@@ -81,12 +90,56 @@ describe.skipIf(!status.available)(`Winograd F(2x2, 3x3) convolution ${why}`, ()
     tf.dispose([g, x, u, ours, reference]);
   });
 
-  it('says which shapes it takes: 3x3, same padding, channels in multiples of the panel width', () => {
-    expect(winogradSupports([3, 3, 512, 512], 'same')).toBe(true);
-    expect(winogradSupports([3, 3, 512, 512], 'valid')).toBe(false);
-    expect(winogradSupports([1, 1, 512, 3], 'same')).toBe(false);
-    expect(winogradSupports([3, 3, 3, 32], 'same')).toBe(false);
-    expect(winogradSupports([3, 3, 32, 8], 'same')).toBe(false);
+  it('says which convolutions it takes: 3x3, same padding, maps from 16 px, channels in multiples of the panel width', () => {
+    expect(winogradSupports([3, 3, 512, 512], 'same', 32)).toBe(true);
+    expect(winogradSupports([3, 3, 512, 512], 'same', WINOGRAD_MIN_SIDE / 2)).toBe(false);
+    expect(winogradSupports([3, 3, 512, 512], 'valid', 32)).toBe(false);
+    expect(winogradSupports([1, 1, 512, 3], 'same', 32)).toBe(false);
+    expect(winogradSupports([3, 3, 3, 32], 'same', 32)).toBe(false);
+    expect(winogradSupports([3, 3, 32, 8], 'same', 32)).toBe(false);
+    expect(winogradUpscaleSupports(512, 256, 32)).toBe(true);
+    expect(winogradUpscaleSupports(512, 256, WINOGRAD_UPSCALE_MIN_SIDE / 2)).toBe(false);
+    expect(winogradUpscaleSupports(512, 8, 32)).toBe(false);
+  });
+
+  // The 2x upscale convolution as four sub-pixel phases, against TensorFlow's sub-pixel Conv2Ds
+  // (forward) and the strided Conv2D by the fused 4x4 filter (input gradient), as frozen-ops.ts runs them.
+  const UPSCALE_SHAPES: [number, number, number, number, number][] = [
+    [1, 4, 4, 32, 32],
+    [2, 5, 3, 32, 64],
+    [1, 8, 8, 64, 32],
+    [1, 32, 32, 512, 256],
+    [1, 150, 149, 32, 32],
+  ];
+  for (const [n, h, w, c, k] of UPSCALE_SHAPES) {
+    it(`2x upscale conv of x [${n}, ${h}, ${w}, ${c}] to ${k} channels: y and dx as TensorFlow's within ${ROUNDING}`, async () => {
+      const g = tensor4('g', [3, 3, c, k], 1 / Math.sqrt(9 * c));
+      const fused = upscaleConvAsTransposed(g);
+      const phases = subPixelFilters(fused);
+      const x = tensor4('x', [n, h, w, c]);
+      const dy = tensor4('dy', [n, 2 * h, 2 * w, k]);
+      const u = winogradUpscaleFilter(phases);
+      const y = winogradUpscaleConv(x, u);
+      const dx = winogradUpscaleConvInputGradient(dy, u);
+      expect(y.shape).toEqual([n, 2 * h, 2 * w, k]);
+      expect(dx.shape).toEqual([n, h, w, c]);
+      expect(await relativeError(y, subPixelConv(x, phases))).toBeLessThan(ROUNDING);
+      expect(await relativeError(dx, tf.conv2d(dy, fused, 2, 'same'))).toBeLessThan(ROUNDING);
+      tf.dispose([g, fused, ...phases, x, dy, u, y, dx]);
+    });
+  }
+
+  it('the upscale as a frozen op: the gradient tfjs computes through it is the input gradient', async () => {
+    const g = tensor4('g', [3, 3, 32, 32], 0.05);
+    const fused = upscaleConvAsTransposed(g);
+    const phases = subPixelFilters(fused);
+    const u = winogradUpscaleFilter(phases);
+    const x = tensor4('x', [1, 6, 6, 32]);
+    const loss = (f: (t: tf.Tensor4D) => tf.Tensor4D) => (t: tf.Tensor) => tf.sum(tf.square(f(t as tf.Tensor4D)));
+    const ours = tf.grad(loss((t) => upscaleConvWinogradFrozen(t, u)))(x);
+    const reference = tf.grad(loss((t) => tf.conv2d(upscale2x(t), g, 1, 'same')))(x);
+    expect(await relativeError(ours, reference)).toBeLessThan(ROUNDING);
+    tf.dispose([g, fused, ...phases, u, x, ours, reference]);
   });
 
   it('wrong inputs: an error naming the op and what it needs', () => {
@@ -96,7 +149,10 @@ describe.skipIf(!status.available)(`Winograd F(2x2, 3x3) convolution ${why}`, ()
     expect(() => winogradFilter(tensor4('g7', [3, 3, 32, 7]))).toThrow(/PulseWinogradFilter: .*out channels 7/);
     expect(() => winogradConv(tensor4('x', [1, 4, 4, 64]), u)).toThrow(/PulseWinogradConv: x has 64 channels where the filter needs 32/);
     expect(() => winogradConv(tensor4('x', [1, 4, 4, 32]), g)).toThrow(/PulseWinogradConv: .*from PulseWinogradFilter/);
-    tf.dispose([g, u]);
+    const up = winogradUpscaleFilter([0, 1, 2, 3].map((i) => tensor4(`p${i}`, [2, 2, 32, 32])));
+    expect(() => winogradUpscaleConvInputGradient(tensor4('dy', [1, 5, 6, 32]), up)).toThrow(/even sides/);
+    expect(() => winogradUpscaleConv(tensor4('x', [1, 4, 4, 32]), u)).toThrow(/PulseWinogradUpscaleConv: .*PulseWinogradUpscaleFilter/);
+    tf.dispose([g, u, up]);
   });
 });
 

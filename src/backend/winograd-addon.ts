@@ -66,12 +66,23 @@ export function winogradStatus(): { readonly available: true; readonly isa: stri
 }
 
 /**
- * Whether a search may run the convolution by `filterShape` [kh, kw, in, out] ('same', stride 1)
- * and its input gradient through the Winograd ops: 3x3, both channel counts multiples of the
- * kernels' panel width (32 with AVX-512, 16 with AVX2; the synthesis network's are 16-512).
+ * The smallest map side at which a search takes the Winograd ops. Winograd reads a larger filter
+ * (16/9 of the 3x3 filter; 36/16 of the four 2x2 sub-pixel filters) for fewer multiplies per
+ * output, so on small maps, where reading a layer's weights from memory costs more than its
+ * multiplies, TensorFlow's direct convolution is faster (measured inside a 64 px step,
+ * docs/performance.md "Sixth round").
  */
-export function winogradSupports(filterShape: readonly number[], pad: 'same' | 'valid'): boolean {
-  if (!winogradStatus().available) return false;
+export const WINOGRAD_MIN_SIDE = 16;
+export const WINOGRAD_UPSCALE_MIN_SIDE = 32;
+
+/**
+ * Whether a search may run the convolution by `filterShape` [kh, kw, in, out] ('same', stride 1)
+ * on maps of `side` pixels, and its input gradient, through the Winograd ops: 3x3, side at
+ * least WINOGRAD_MIN_SIDE, both channel counts multiples of the kernels' panel width (32 with
+ * AVX-512, 16 with AVX2; the synthesis network's are 16-512).
+ */
+export function winogradSupports(filterShape: readonly number[], pad: 'same' | 'valid', side: number): boolean {
+  if (side < WINOGRAD_MIN_SIDE || !winogradStatus().available) return false;
   const addon = load() as WinogradAddon;
   const [kh, kw, inC, outC] = filterShape;
   return pad === 'same' && kh === 3 && kw === 3 && inC % addon.tileChannels === 0 && outC % addon.tileChannels === 0;
@@ -89,6 +100,35 @@ export function winogradFilter(filter: tf.Tensor4D): tf.Tensor {
 /** The 'same' stride-1 3x3 convolution of x [n, h, w, in] by the filter `u` was made from. */
 export function winogradConv(x: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
   return backend().executeSingleOutput('PulseWinogradConv', [], [x, u]) as tf.Tensor4D;
+}
+
+/**
+ * Whether a search may run the 2x upscale convolution from `inChannels` to `outChannels` (four
+ * sub-pixel phases of 2x2 filters, frozen-ops.ts) of maps of `side` pixels (the input's), and its
+ * input gradient, through the Winograd ops.
+ */
+export function winogradUpscaleSupports(inChannels: number, outChannels: number, side: number): boolean {
+  if (side < WINOGRAD_UPSCALE_MIN_SIDE || !winogradStatus().available) return false;
+  const nr = (load() as WinogradAddon).tileChannels;
+  return inChannels % nr === 0 && outChannels % nr === 0;
+}
+
+/** The four sub-pixel phase filters [2, 2, in, out] (subPixelFilters' order) in the Winograd domain of F(2x2, 2x2). */
+export function winogradUpscaleFilter(phases: readonly tf.Tensor4D[]): tf.Tensor {
+  const stacked = tf.stack(phases as tf.Tensor4D[]);
+  const u = backend().executeSingleOutput('PulseWinogradUpscaleFilter', [], [stacked]);
+  stacked.dispose();
+  return u;
+}
+
+/** The 2x upscale convolution x [n, h, w, in] -> [n, 2h, 2w, out] by the phases `u` was made from. */
+export function winogradUpscaleConv(x: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
+  return backend().executeSingleOutput('PulseWinogradUpscaleConv', [], [x, u]) as tf.Tensor4D;
+}
+
+/** Its gradient with respect to x, from dy [n, 2h, 2w, out] and the same `u`. */
+export function winogradUpscaleConvInputGradient(dy: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
+  return backend().executeSingleOutput('PulseWinogradUpscaleConvInputGradient', [], [dy, u]) as tf.Tensor4D;
 }
 
 /** That convolution's gradient with respect to x, from dy [n, h, w, out] and the same `u`. */

@@ -14,7 +14,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dTrainable, hasForwardInputGradient, inputGradientFilter } from './conv-input-gradient.js';
-import { winogradConv, winogradConvInputGradient } from '../backend/winograd-addon.js';
+import {
+  winogradConv,
+  winogradConvInputGradient,
+  winogradUpscaleConv,
+  winogradUpscaleConvInputGradient,
+} from '../backend/winograd-addon.js';
 
 /** x + bias with `bias` constant: nothing kept; the gradient passes through. */
 export function addFrozenBias(x: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
@@ -58,6 +63,20 @@ export function conv2dWinogradFrozen(x: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
     value: winogradConv(args[0] as tf.Tensor4D, u),
     gradFunc: (dy: tf.Tensor) => [winogradConvInputGradient(dy as tf.Tensor4D, u)],
+  }));
+  return op(x) as tf.Tensor4D;
+}
+
+/**
+ * The 2x upscale convolution by constant filters through the Winograd ops: `u` is
+ * winogradUpscaleFilter(subPixelFilters(fused filter)), made once by the layer's prepare(); the
+ * input gradient reads the same `u`. The same linear map as conv2dTransposeFrozen, rounded
+ * differently (test/winograd.test.ts).
+ */
+export function upscaleConvWinogradFrozen(x: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: winogradUpscaleConv(args[0] as tf.Tensor4D, u),
+    gradFunc: (dy: tf.Tensor) => [winogradUpscaleConvInputGradient(dy as tf.Tensor4D, u)],
   }));
   return op(x) as tf.Tensor4D;
 }

@@ -30,7 +30,7 @@ export function synthesisLayers(cfg: SynthesisConfig): SynthesisLayers {
     // Block 0 names its conv `conv`, the others `conv1` (after `conv0_up`), as the official modules do.
     if (i > 0) layers.push(new UpscaleConv(`${p}.conv0_up`, channels[i - 1], c, 2 ** (i + 2)));
     layers.push(new StyledEpilogue(`${p}.epi1`, style1, c, d));
-    layers.push(new EqualizedConv2d(i === 0 ? `${p}.conv` : `${p}.conv1`, c, c, { kernel: 3, gain: Math.SQRT2, padding: 'same' }));
+    layers.push(new EqualizedConv2d(i === 0 ? `${p}.conv` : `${p}.conv1`, c, c, { kernel: 3, gain: Math.SQRT2, padding: 'same', side: 2 ** (i + 2) }));
     layers.push(new StyledEpilogue(`${p}.epi2`, style2, c, d));
   });
   layers.push(new EqualizedConv2d('torgb', channels[channels.length - 1], cfg.numChannels, { kernel: 1, gain: 1, padding: 'valid' }));

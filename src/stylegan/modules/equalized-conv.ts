@@ -21,6 +21,8 @@ export interface EqualizedConvOptions {
   readonly bias?: boolean;
   /** LeakyReLU(0.2) after the bias (the discriminator; synthesis convs leave it to the epilogue). */
   readonly leakyRelu?: boolean;
+  /** The side of the maps it runs on, where fixed (the synthesis network's): a search takes the Winograd ops from WINOGRAD_MIN_SIDE up. */
+  readonly side?: number;
 }
 
 export class EqualizedConv2d implements SynthesisLayer {
@@ -29,6 +31,7 @@ export class EqualizedConv2d implements SynthesisLayer {
   readonly params: readonly ParamDecl[];
   private readonly padding: 'same' | 'valid';
   private readonly leakyRelu: boolean;
+  private readonly side: number;
   /** Inference only: the input-gradient filter of the frozen conv (frozen-ops.ts), made by prepare(). */
   private gradientFilter?: tf.Tensor4D;
   /** Inference only, where the Winograd ops run this conv: the filter in their domain (it serves the backward too). */
@@ -41,13 +44,14 @@ export class EqualizedConv2d implements SynthesisLayer {
     this.params = this.bias ? [this.weight, this.bias] : [this.weight];
     this.padding = options.padding;
     this.leakyRelu = options.leakyRelu ?? false;
+    this.side = options.side ?? 0;
   }
 
   prepare(weights: Weights): void {
     this.dispose();
     const filter = weights.get(this.weight.name) as tf.Tensor4D;
     // The Winograd filter replaces the input-gradient filter: the backward reads it as well.
-    if (winogradSupports(filter.shape, this.padding)) this.winogradFilter = tf.keep(winogradFilter(filter));
+    if (winogradSupports(filter.shape, this.padding, this.side)) this.winogradFilter = tf.keep(winogradFilter(filter));
     else this.gradientFilter = tf.keep(inputGradientFilter(filter));
   }
 

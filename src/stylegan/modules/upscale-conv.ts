@@ -16,7 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { upscale2x } from '../layers.js';
 import { type ParamDecl, ZEROS, convWeight, vector } from '../param-decl.js';
 import type { Weights } from '../weights.js';
-import { linearOps, subPixelFilters } from '../frozen-ops.js';
+import { linearOps, subPixelFilters, upscaleConvWinogradFrozen } from '../frozen-ops.js';
+import { winogradUpscaleFilter, winogradUpscaleSupports } from '../../backend/winograd-addon.js';
 import type { SynthesisLayer } from './synthesis-layer.js';
 
 const BLUR = Float32Array.from([1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16));
@@ -77,10 +78,12 @@ interface UpscaleFilters {
 interface FrozenDerived {
   /** The blur's backward filter (the blur reversed in space). */
   readonly blurReversed: tf.Tensor4D;
-  /** The fused 4x4 kernel (the backward's strided conv reads it) at every side. */
-  readonly searchFused: tf.Tensor4D;
-  /** Its sub-pixel filters (the forward). */
-  readonly subPixel: readonly tf.Tensor4D[];
+  /** TensorFlow's ops: the fused 4x4 kernel (the backward's strided conv reads it) at every side... */
+  readonly searchFused?: tf.Tensor4D;
+  /** ...and its sub-pixel filters (the forward). */
+  readonly subPixel?: readonly tf.Tensor4D[];
+  /** Or, where the Winograd ops run (backend/winograd-addon.ts), the sub-pixel filters in their domain: both passes read it. */
+  readonly winograd?: tf.Tensor;
 }
 
 export class UpscaleConv implements SynthesisLayer {
@@ -90,6 +93,7 @@ export class UpscaleConv implements SynthesisLayer {
   readonly params: readonly ParamDecl[];
   private readonly outChannels: number;
   private readonly fused: boolean;
+  private readonly outSide: number;
   /** Inference only: the filters computed once by prepare(). */
   private prepared?: UpscaleFilters & FrozenDerived;
 
@@ -101,6 +105,7 @@ export class UpscaleConv implements SynthesisLayer {
     this.params = [this.weight, this.bias, this.blurKernel];
     this.outChannels = outChannels;
     this.fused = outSide >= FUSED_FROM_SIDE;
+    this.outSide = outSide;
   }
 
   private filters(weights: Weights): UpscaleFilters {
@@ -111,17 +116,25 @@ export class UpscaleConv implements SynthesisLayer {
   }
 
   prepare(weights: Weights): void {
+    this.dispose();
     const { blur, fused } = this.filters(weights);
     const blurReversed = tf.reverse(blur, [0, 1]) as tf.Tensor4D;
-    const searchFused = fused ?? upscaleConvAsTransposed(weights.get(this.weight.name));
-    this.prepared = { blur, fused, blurReversed, searchFused, subPixel: subPixelFilters(searchFused) };
+    const filter = weights.get(this.weight.name);
+    const searchFused = fused ?? upscaleConvAsTransposed(filter);
+    const subPixel = subPixelFilters(searchFused);
+    if (winogradUpscaleSupports(filter.shape[2] as number, this.outChannels, this.outSide / 2)) {
+      // The Winograd filter replaces both: the backward reads it too.
+      const winograd = winogradUpscaleFilter(subPixel);
+      tf.dispose([searchFused, ...subPixel]);
+      this.prepared = { blur, blurReversed, winograd };
+    } else this.prepared = { blur, fused, blurReversed, searchFused, subPixel };
     this.preparedTensors().forEach((t) => tf.keep(t));
   }
 
   private preparedTensors(): tf.Tensor[] {
     if (!this.prepared) return [];
-    const { blur, blurReversed, searchFused, subPixel } = this.prepared;
-    return [blur, blurReversed, searchFused, ...subPixel];
+    const { blur, blurReversed, searchFused, subPixel, winograd } = this.prepared;
+    return [blur, blurReversed, ...(searchFused ? [searchFused] : []), ...(subPixel ?? []), ...(winograd ? [winograd] : [])];
   }
 
   forward(x: tf.Tensor4D, weights: Weights): tf.Tensor4D {
@@ -130,7 +143,7 @@ export class UpscaleConv implements SynthesisLayer {
     if (!weights.trainable) {
       const k = this.prepared!;
       const ops = linearOps(false);
-      const y = ops.convTranspose(x, k.searchFused, outShape, k.subPixel);
+      const y = k.winograd ? upscaleConvWinogradFrozen(x, k.winograd) : ops.convTranspose(x, k.searchFused!, outShape, k.subPixel);
       return ops.addBias(ops.blur(y, k.blur, k.blurReversed), weights.get(this.bias.name));
     }
     // Trained weights change every step, so the filters are rebuilt inside the forward (and differentiated).
