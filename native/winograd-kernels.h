@@ -63,14 +63,15 @@ void FN(wino_filter)(const float *g, int C, int K, float *U) {
 }
 
 /* V [16][Tpad][C]: the input tiles transformed, B^T d B */
-static void FN(input_transform)(const float *xn, int H, int W, int C, int TW, int t0, int T, int Tpad, float *V) {
+static void FN(input_transform)(const float *x, int H, int W, int C, int TW, int Timg, int t0, int T, int Tpad, float *V) {
 #pragma omp for schedule(static)
   for (int t = 0; t < Tpad; t++) {
     if (t >= T) {
       for (int p = 0; p < 16; p++) memset(V + ((size_t)p * Tpad + t) * C, 0, C * sizeof(float));
       continue;
     }
-    int th = (t0 + t) / TW, tw = (t0 + t) % TW, r0 = 2 * th - 1, c0 = 2 * tw - 1;
+    int g = t0 + t, n = g / Timg, th = g % Timg / TW, tw = g % Timg % TW, r0 = 2 * th - 1, c0 = 2 * tw - 1;
+    const float *xn = x + (size_t)n * H * W * C;
     for (int c = 0; c < C; c += VW) {
       vf d[4][4], s[4][4];
       for (int i = 0; i < 4; i++)
@@ -193,10 +194,11 @@ static void FN(gemms)(const float *V, const float *U, int Cin, int Cout, int Tpa
 }
 
 /* y = A^T m A per tile */
-static void FN(output_transform)(const float *M, int H, int W, int K, int TW, int t0, int T, int Tpad, float *yn) {
+static void FN(output_transform)(const float *M, int H, int W, int K, int TW, int Timg, int t0, int T, int Tpad, float *y) {
 #pragma omp for schedule(static)
   for (int t = 0; t < T; t++) {
-    int th = (t0 + t) / TW, tw = (t0 + t) % TW;
+    int g = t0 + t, n = g / Timg, th = g % Timg / TW, tw = g % Timg % TW;
+    float *yn = y + (size_t)n * H * W * K;
     for (int k = 0; k < K; k += VW) {
       vf m[16], s[2][4];
       for (int p = 0; p < 16; p++) m[p] = FN(ld)(M + ((size_t)p * Tpad + t) * K + k);
@@ -226,8 +228,8 @@ static int FN(chunk_tiles)(int T, int C, int K) {
 }
 
 /* Floats of workspace wino_conv needs for x [., H, W, C] -> y [., H, W, K] on `threads` threads. */
-size_t FN(wino_workspace)(int H, int W, int C, int K, int threads) {
-  int T = ((H + 1) / 2) * ((W + 1) / 2);
+size_t FN(wino_workspace)(int N, int H, int W, int C, int K, int threads) {
+  int T = N * ((H + 1) / 2) * ((W + 1) / 2);
   return (size_t)16 * FN(chunk_tiles)(T, C, K) * (C + K) + (size_t)threads * C * NR;
 }
 
@@ -237,16 +239,16 @@ size_t FN(wino_workspace)(int H, int W, int C, int K, int threads) {
  * [3][3][K][C], so that x is a gradient dy and y is dx). work: wino_workspace floats.
  */
 void FN(wino_conv)(const float *x, int N, int H, int W, int C, const float *U, int K, float *y, float *work, int threads, int transposed) {
-  int TW = (W + 1) / 2, T = ((H + 1) / 2) * TW, Tc = FN(chunk_tiles)(T, C, K);
+  /* The tiles of all N images form one sequence, so that a batch reads the filter once per chunk. */
+  int TW = (W + 1) / 2, Timg = ((H + 1) / 2) * TW, T = N * Timg, Tc = FN(chunk_tiles)(T, C, K);
   float *V = work, *M = work + (size_t)16 * Tc * C, *panels = M + (size_t)16 * Tc * K;
 #pragma omp parallel num_threads(threads)
-  for (int n = 0; n < N; n++)
-    for (int t0 = 0; t0 < T; t0 += Tc) {
-      int Tn = T - t0 < Tc ? T - t0 : Tc, Tp = (Tn + MR - 1) / MR * MR;
-      FN(input_transform)(x + (size_t)n * H * W * C, H, W, C, TW, t0, Tn, Tp, V);
-      FN(gemms)(V, U, C, K, Tp, M, transposed, panels);
-      FN(output_transform)(M, H, W, K, TW, t0, Tn, Tp, y + (size_t)n * H * W * K);
-    }
+  for (int t0 = 0; t0 < T; t0 += Tc) {
+    int Tn = T - t0 < Tc ? T - t0 : Tc, Tp = (Tn + MR - 1) / MR * MR;
+    FN(input_transform)(x, H, W, C, TW, Timg, t0, Tn, Tp, V);
+    FN(gemms)(V, U, C, K, Tp, M, transposed, panels);
+    FN(output_transform)(M, H, W, K, TW, Timg, t0, Tn, Tp, y);
+  }
 }
 
 /*
@@ -284,21 +286,22 @@ void FN(up_filter)(const float *phases, int C, int K, float *U) {
 /* V [9][Tpad][C]: B^T d B of the 3x3 tiles of one plane of x, tile t's first row and column at
  * (2 th + dr, 2 tw + dc); `x` rows are `rowStride` floats apart and a plane row r is row
  * (r * step + offsetRow) of x (step 2 reads one phase plane of a 2x image). */
-static void FN(up_input_transform)(const float *x, int H, int W, int C, int TW, int t0, int T, int Tpad, int dr, int dc,
-                                   int step, int offR, int offC, size_t rowStride, float *V) {
+static void FN(up_input_transform)(const float *x, int H, int W, int C, int TW, int Timg, size_t imgStride, int t0, int T, int Tpad,
+                                   int dr, int dc, int step, int offR, int offC, size_t rowStride, float *V) {
 #pragma omp for schedule(static)
   for (int t = 0; t < Tpad; t++) {
     if (t >= T) {
       for (int p = 0; p < 9; p++) memset(V + ((size_t)p * Tpad + t) * C, 0, C * sizeof(float));
       continue;
     }
-    int th = (t0 + t) / TW, tw = (t0 + t) % TW, r0 = 2 * th + dr, c0 = 2 * tw + dc;
+    int g = t0 + t, n = g / Timg, th = g % Timg / TW, tw = g % Timg % TW, r0 = 2 * th + dr, c0 = 2 * tw + dc;
+    const float *xn = x + (size_t)n * imgStride;
     for (int c = 0; c < C; c += VW) {
       vf d[3][3], s[3][3];
       for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++) {
           int r = r0 + i, cc = c0 + j;
-          if (r >= 0 && r < H && cc >= 0 && cc < W) d[i][j] = FN(ld)(x + (size_t)(r * step + offR) * rowStride + (size_t)(cc * step + offC) * C + c);
+          if (r >= 0 && r < H && cc >= 0 && cc < W) d[i][j] = FN(ld)(xn + (size_t)(r * step + offR) * rowStride + (size_t)(cc * step + offC) * C + c);
           else d[i][j] = (vf){0};
         }
       for (int j = 0; j < 3; j++) {
@@ -319,11 +322,12 @@ static void FN(up_input_transform)(const float *x, int H, int W, int C, int TW, 
 
 /* A^T m A per tile: the 2x2 outputs of tile t at plane rows 2 th + i, written at row
  * (row * step + offR) and column (col * step + offC) of y (rows `rowStride` floats apart). */
-static void FN(up_output_transform)(const float *M, int H, int W, int K, int TW, int t0, int T, int Tpad, int step, int offR, int offC,
-                                    size_t rowStride, float *y) {
+static void FN(up_output_transform)(const float *M, int H, int W, int K, int TW, int Timg, size_t imgStride, int t0, int T, int Tpad,
+                                    int step, int offR, int offC, size_t rowStride, float *y) {
 #pragma omp for schedule(static)
   for (int t = 0; t < T; t++) {
-    int th = (t0 + t) / TW, tw = (t0 + t) % TW;
+    int g = t0 + t, n = g / Timg, th = g % Timg / TW, tw = g % Timg % TW;
+    float *yn = y + (size_t)n * imgStride;
     for (int k = 0; k < K; k += VW) {
       vf m[9], s[2][3];
       for (int p = 0; p < 9; p++) m[p] = FN(ld)(M + ((size_t)p * Tpad + t) * K + k);
@@ -334,7 +338,7 @@ static void FN(up_output_transform)(const float *M, int H, int W, int K, int TW,
       for (int i = 0; i < 2; i++) {
         int r = 2 * th + i;
         if (r >= H) continue;
-        float *row = y + (size_t)(r * step + offR) * rowStride + k;
+        float *row = yn + (size_t)(r * step + offR) * rowStride + k;
         FN(st)(row + (size_t)((2 * tw) * step + offC) * K, s[i][0] + s[i][1]);
         if (2 * tw + 1 < W) FN(st)(row + (size_t)((2 * tw + 1) * step + offC) * K, s[i][1] + s[i][2]);
       }
@@ -346,8 +350,8 @@ static void FN(up_output_transform)(const float *M, int H, int W, int K, int TW,
 static const int FN(flip9)[9] = {8, 7, 6, 5, 4, 3, 2, 1, 0};
 
 /* Floats of workspace for the upscale conv between C and K channels at low-res side H x W. */
-size_t FN(up_workspace)(int H, int W, int C, int K, int threads) {
-  int T = ((H + 1) / 2) * ((W + 1) / 2);
+size_t FN(up_workspace)(int N, int H, int W, int C, int K, int threads) {
+  int T = N * ((H + 1) / 2) * ((W + 1) / 2);
   return (size_t)9 * FN(chunk_tiles)(T, C, K) * (C + K) + (size_t)threads * (C > K ? C : K) * NR;
 }
 
@@ -359,28 +363,26 @@ size_t FN(up_workspace)(int H, int W, int C, int K, int threads) {
  * Winograd domain before one output transform.
  */
 void FN(up_conv)(const float *x, int N, int H, int W, int C, const float *U, int K, float *y, float *work, int threads, int transposed) {
-  int TW = (W + 1) / 2, T = ((H + 1) / 2) * TW, Tc = FN(chunk_tiles)(T, C, K);
+  /* The tiles of all N images form one sequence, so that a batch reads the filter once per chunk. */
+  int TW = (W + 1) / 2, Timg = ((H + 1) / 2) * TW, T = N * Timg, Tc = FN(chunk_tiles)(T, C, K);
   float *V = work, *M = work + (size_t)9 * Tc * C, *panels = M + (size_t)9 * Tc * K;
   size_t xRow = (size_t)(transposed ? 2 * W : W) * C, yRow = (size_t)(transposed ? W : 2 * W) * K;
+  size_t xImg = (size_t)(transposed ? 4 : 1) * H * W * C, yImg = (size_t)(transposed ? 1 : 4) * H * W * K;
 #pragma omp parallel num_threads(threads)
-  for (int n = 0; n < N; n++) {
-    const float *xn = x + (size_t)n * (transposed ? 4 : 1) * H * W * C;
-    float *yn = y + (size_t)n * (transposed ? 1 : 4) * H * W * K;
-    for (int t0 = 0; t0 < T; t0 += Tc) {
-      int Tn = T - t0 < Tc ? T - t0 : Tc, Tp = (Tn + MR - 1) / MR * MR;
-      for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 2; b++) {
-          const float *Uph = U + (size_t)(2 * a + b) * 9 * C * K;
-          if (!transposed) {
-            FN(up_input_transform)(xn, H, W, C, TW, t0, Tn, Tp, a - 1, b - 1, 1, 0, 0, xRow, V);
-            FN(gemm_positions)(V, Uph, 9, FN(flip9), C, K, Tp, M, 0, 0, panels);
-            FN(up_output_transform)(M, H, W, K, TW, t0, Tn, Tp, 2, a, b, yRow, yn);
-          } else {
-            FN(up_input_transform)(xn, H, W, C, TW, t0, Tn, Tp, -a, -b, 2, a, b, xRow, V);
-            FN(gemm_positions)(V, Uph, 9, FN(flip9), C, K, Tp, M, 1, a + b > 0, panels);
-          }
+  for (int t0 = 0; t0 < T; t0 += Tc) {
+    int Tn = T - t0 < Tc ? T - t0 : Tc, Tp = (Tn + MR - 1) / MR * MR;
+    for (int a = 0; a < 2; a++)
+      for (int b = 0; b < 2; b++) {
+        const float *Uph = U + (size_t)(2 * a + b) * 9 * C * K;
+        if (!transposed) {
+          FN(up_input_transform)(x, H, W, C, TW, Timg, xImg, t0, Tn, Tp, a - 1, b - 1, 1, 0, 0, xRow, V);
+          FN(gemm_positions)(V, Uph, 9, FN(flip9), C, K, Tp, M, 0, 0, panels);
+          FN(up_output_transform)(M, H, W, K, TW, Timg, yImg, t0, Tn, Tp, 2, a, b, yRow, y);
+        } else {
+          FN(up_input_transform)(x, H, W, C, TW, Timg, xImg, t0, Tn, Tp, -a, -b, 2, a, b, xRow, V);
+          FN(gemm_positions)(V, Uph, 9, FN(flip9), C, K, Tp, M, 1, a + b > 0, panels);
         }
-      if (transposed) FN(up_output_transform)(M, H, W, K, TW, t0, Tn, Tp, 1, 0, 0, yRow, yn);
-    }
+      }
+    if (transposed) FN(up_output_transform)(M, H, W, K, TW, Timg, yImg, t0, Tn, Tp, 1, 0, 0, yRow, y);
   }
 }

@@ -54,18 +54,18 @@ void TF_OpKernelContext_Failure(TF_OpKernelContext *ctx, TF_Status *status);
 
 #define DECLARE(S)                                                                                      \
   void wino_filter##S(const float *g, int C, int K, float *U);                                          \
-  size_t wino_workspace##S(int H, int W, int C, int K, int threads);                                    \
+  size_t wino_workspace##S(int N, int H, int W, int C, int K, int threads);                                    \
   void wino_conv##S(const float *x, int N, int H, int W, int C, const float *U, int K, float *y, float *work, \
                     int threads, int transposed);                                                       \
   void up_filter##S(const float *phases, int C, int K, float *U);                                       \
-  size_t up_workspace##S(int H, int W, int C, int K, int threads);                                      \
+  size_t up_workspace##S(int N, int H, int W, int C, int K, int threads);                                      \
   void up_conv##S(const float *x, int N, int H, int W, int C, const float *U, int K, float *y, float *work, \
                   int threads, int transposed);
 DECLARE(_avx512)
 DECLARE(_avx2)
 
 typedef void FilterFn(const float *, int, int, float *);
-typedef size_t WorkspaceFn(int, int, int, int, int);
+typedef size_t WorkspaceFn(int, int, int, int, int, int);
 typedef void ConvFn(const float *, int, int, int, int, const float *, int, float *, float *, int, int);
 
 typedef struct {
@@ -171,7 +171,7 @@ static void run_conv(TF_OpKernelContext *ctx, int upscale, int transposed) {
   y = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, sizeof(float) * count, s);
   if (TF_GetCode(s) != TF_OK || count == 0) goto done;
   int threads = omp_get_max_threads();
-  size_t need = (upscale ? isa->up_workspace : isa->workspace)(H, W, C, K, threads);
+  size_t need = (upscale ? isa->up_workspace : isa->workspace)(N, H, W, C, K, threads);
   float *work = NULL;
   if (posix_memalign((void **)&work, 64, need * sizeof(float)) != 0) {
     TF_SetStatus(s, TF_RESOURCE_EXHAUSTED, "PulseWinograd: no memory for the workspace");
@@ -262,7 +262,10 @@ NAPI_MODULE_INIT() {
   if (!done) {
     done = 1;
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) isa = &AVX512;
+    /* PULSE_WINOGRAD_ISA=avx2 takes the AVX2 kernels on an AVX-512 CPU (their tests, test/winograd-avx2.test.ts). */
+    const char *asked = getenv("PULSE_WINOGRAD_ISA");
+    int avx2Only = asked && strcmp(asked, "avx2") == 0;
+    if (__builtin_cpu_supports("avx512f") && !avx2Only) isa = &AVX512;
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = &AVX2;
     if (isa) error = register_ops();
     else error = "the CPU has neither AVX-512 nor AVX2 with FMA";

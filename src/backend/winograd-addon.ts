@@ -1,7 +1,8 @@
 /**
  * The Winograd F(2x2, 3x3) convolution of native/winograd-op.c: two TensorFlow ops of our own,
- * registered in the library the native backend runs, so tfjs executes them like its built-in ops
- * (its tensors go in and come out; nothing is copied through JavaScript). A search's 3x3
+ * registered in the library the native backend runs, and as tfjs kernels of that backend, so tfjs
+ * runs them like its built-in ops (its tensors go in and come out; nothing is copied through
+ * JavaScript). A search's 3x3
  * convolutions use them (frozen-ops.ts): 16 multiplies per 2x2 output tile and channel pair
  * where TensorFlow's direct Conv2D takes 36 (docs/performance.md, "Sixth round").
  *
@@ -35,6 +36,33 @@ interface NativeBackend {
   executeSingleOutput(name: string, attrs: unknown[], inputs: tf.Tensor[]): tf.Tensor;
 }
 
+/** The addon's TensorFlow ops, and the names of their inputs (one filter, or x and the transformed filter u). */
+const OPS: Readonly<Record<string, readonly string[]>> = {
+  PulseWinogradFilter: ['filter'],
+  PulseWinogradConv: ['x', 'u'],
+  PulseWinogradConvInputGradient: ['x', 'u'],
+  PulseWinogradUpscaleFilter: ['filter'],
+  PulseWinogradUpscaleConv: ['x', 'u'],
+  PulseWinogradUpscaleConvInputGradient: ['x', 'u'],
+};
+
+/**
+ * Registers each op as a tfjs kernel of the native backend, as tfjs-node registers its own, so
+ * that they run through the engine: tf.profile and the step profile (src/speed/profile.ts) see
+ * them by name, tidy and the tensor counts track their outputs.
+ */
+function registerKernels(): void {
+  for (const [name, inputs] of Object.entries(OPS)) {
+    if (tf.getKernel(name, 'tensorflow')) continue;
+    tf.registerKernel({
+      kernelName: name,
+      backendName: 'tensorflow',
+      kernelFunc: ({ inputs: given, backend }) =>
+        (backend as unknown as NativeBackend).executeSingleOutput(name, [], inputs.map((i) => given[i] as tf.Tensor)),
+    });
+  }
+}
+
 let loaded: WinogradAddon | string | undefined;
 
 /** Loads the addon once; the addon, or why it is not used. */
@@ -48,6 +76,7 @@ function load(): WinogradAddon | string {
       // leave the cores to TensorFlow's own pool for the ops in between.
       process.env.OMP_WAIT_POLICY ??= 'passive';
       const addon = createRequire(import.meta.url)(path) as WinogradAddon;
+      if (addon.isa) registerKernels();
       loaded = addon.isa ? addon : `${WINOGRAD_ADDON}: ${addon.error}`;
     } catch (err) {
       loaded = `${WINOGRAD_ADDON} did not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
@@ -88,18 +117,18 @@ export function winogradSupports(filterShape: readonly number[], pad: 'same' | '
   return pad === 'same' && kh === 3 && kw === 3 && inC % addon.tileChannels === 0 && outC % addon.tileChannels === 0;
 }
 
-function backend(): NativeBackend {
-  return tf.backend() as unknown as NativeBackend;
+function run(name: keyof typeof OPS, inputs: Record<string, tf.Tensor>): tf.Tensor {
+  return tf.engine().runKernel(name, inputs as tf.NamedTensorMap, {}) as tf.Tensor;
 }
 
 /** The filter [3, 3, in, out] in the Winograd domain, packed for the kernels (an opaque tensor for winogradConv). */
 export function winogradFilter(filter: tf.Tensor4D): tf.Tensor {
-  return backend().executeSingleOutput('PulseWinogradFilter', [], [filter]);
+  return run('PulseWinogradFilter', { filter });
 }
 
 /** The 'same' stride-1 3x3 convolution of x [n, h, w, in] by the filter `u` was made from. */
 export function winogradConv(x: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
-  return backend().executeSingleOutput('PulseWinogradConv', [], [x, u]) as tf.Tensor4D;
+  return run('PulseWinogradConv', { x, u }) as tf.Tensor4D;
 }
 
 /**
@@ -116,22 +145,22 @@ export function winogradUpscaleSupports(inChannels: number, outChannels: number,
 /** The four sub-pixel phase filters [2, 2, in, out] (subPixelFilters' order) in the Winograd domain of F(2x2, 2x2). */
 export function winogradUpscaleFilter(phases: readonly tf.Tensor4D[]): tf.Tensor {
   const stacked = tf.stack(phases as tf.Tensor4D[]);
-  const u = backend().executeSingleOutput('PulseWinogradUpscaleFilter', [], [stacked]);
+  const u = run('PulseWinogradUpscaleFilter', { filter: stacked });
   stacked.dispose();
   return u;
 }
 
 /** The 2x upscale convolution x [n, h, w, in] -> [n, 2h, 2w, out] by the phases `u` was made from. */
 export function winogradUpscaleConv(x: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
-  return backend().executeSingleOutput('PulseWinogradUpscaleConv', [], [x, u]) as tf.Tensor4D;
+  return run('PulseWinogradUpscaleConv', { x, u }) as tf.Tensor4D;
 }
 
 /** Its gradient with respect to x, from dy [n, 2h, 2w, out] and the same `u`. */
 export function winogradUpscaleConvInputGradient(dy: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
-  return backend().executeSingleOutput('PulseWinogradUpscaleConvInputGradient', [], [dy, u]) as tf.Tensor4D;
+  return run('PulseWinogradUpscaleConvInputGradient', { x: dy, u }) as tf.Tensor4D;
 }
 
 /** That convolution's gradient with respect to x, from dy [n, h, w, out] and the same `u`. */
 export function winogradConvInputGradient(dy: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
-  return backend().executeSingleOutput('PulseWinogradConvInputGradient', [], [dy, u]) as tf.Tensor4D;
+  return run('PulseWinogradConvInputGradient', { x: dy, u }) as tf.Tensor4D;
 }
