@@ -13,7 +13,8 @@
  * GCC's vector extensions keep it free of intrinsics; -m flags per file pick the instructions.
  *
  * Layouts: x [N][H][W][C], y [N][H][W][K], filter g [3][3][C][K] (HWIO, tfjs's conv2d filter),
- * transformed filter U [16][K/NR][C][NR] (NR = 2 VW output channels per panel).
+ * transformed filter U [16][K/NR][C][NR] (NR = 2 VW output channels per panel). The end of the
+ * file does the same for the 2x upscale convolution's four sub-pixel phases by F(2x2, 2x2).
  * Requires C % VW == 0 and K % NR == 0, and for the input gradient C % NR == 0 as well (the
  * caller checks, winograd-op.c).
  */
@@ -33,9 +34,6 @@ typedef float vfu __attribute__((vector_size(VW * 4), aligned(4), may_alias));
 
 static inline vf FN(ld)(const float *p) { return *(const vfu *)p; }
 static inline void FN(st)(float *p, vf v) { *(vfu *)p = v; }
-
-int FN(wino_nr)(void) { return NR; }
-int FN(wino_mr)(void) { return MR; }
 
 /* g [3][3][C][K] (HWIO) -> U [16][K/NR][C][NR] */
 void FN(wino_filter)(const float *g, int C, int K, float *U) {
