@@ -404,3 +404,29 @@ describe('Synthesis gradient w.r.t. dlatents vs central finite differences', () 
     await check({ ...TINY, dlatentSize: 8 }, true, 1e-2, 'noise0');
   });
 });
+
+describe('an inference network releases the raw filters its layers no longer read', () => {
+  const cfg: SynthesisConfig = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: 32, fmapBase: 256, fmapMax: 64 };
+
+  it('the upscale convs (always: their fused and sub-pixel filters replace them), and reading one names it', async () => {
+    const sd = randomSynthesisStateDict(cfg, 'release', 0.1);
+    const net = Synthesis.fromStateDict(sd, 'random', cfg);
+    const trainable = Synthesis.fromStateDict(sd, 'random', cfg, { trainable: true });
+    expect(() => net.weights.get('blocks.8x8.conv0_up.weight')).toThrow(/weight 'blocks\.8x8\.conv0_up\.weight' released: .*build it with trainable weights/);
+    // What is kept still reads: biases, toRGB, the 3x3 convs on TensorFlow's path.
+    expect(net.weights.get('blocks.8x8.conv0_up.bias').shape).toEqual([net.weights.get('blocks.8x8.conv0_up.bias').shape[0]]);
+    await expect(net.toStateDict()).rejects.toThrow(/released: this network was built for inference/);
+    // The image is the one the trainable network (which releases nothing) draws.
+    const w = tf.tensor3d(gaussian('w', net.numLayers * 512), [1, net.numLayers, 512]);
+    const noise = Array.from({ length: net.numLayers }, (_, i) => {
+      const side = noiseSide(i);
+      return tf.tensor4d(gaussian(`n${i}`, side * side), [1, side, side, 1]);
+    });
+    const [a, b] = [net.forward(w, noise), trainable.forward(w, noise)];
+    expect(maxAbsErrorRatio(await a.data(), await b.data())).toBeLessThan(1e-5);
+    expect((await trainable.toStateDict()).size).toBe(sd.size);
+    tf.dispose([w, ...noise, a, b]);
+    net.dispose();
+    trainable.dispose();
+  });
+});

@@ -43,7 +43,11 @@ export class Synthesis {
     const { input, layers } = synthesisLayers(config);
     this.input = input;
     this.layers = layers;
-    if (!weights.trainable) tf.tidy(() => this.layers.forEach((l) => l.prepare?.(weights)));
+    if (!weights.trainable) {
+      const unread: string[] = [];
+      tf.tidy(() => this.layers.forEach((l) => unread.push(...(l.prepare?.(weights) ?? []))));
+      weights.release(unread);
+    }
   }
 
   /**

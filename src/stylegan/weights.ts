@@ -106,6 +106,8 @@ export class Weights {
   private readonly specs: Map<string, WeightSpec>;
   /** Effective (scaled) tensors for inference, raw variables for training. */
   private readonly values: Map<string, tf.Tensor>;
+  /** Inference weights a layer no longer reads once it derived its own filters (release()). */
+  private readonly released = new Set<string>();
   readonly trainable: boolean;
 
   constructor(sd: StateDict, specs: Map<string, WeightSpec>, trainable: boolean, prefix = '') {
@@ -131,6 +133,7 @@ export class Weights {
   get(name: string): tf.Tensor {
     const v = this.values.get(name);
     const spec = this.specs.get(name);
+    if (this.released.has(name)) throw new Error(releasedMessage([name]));
     if (!v || !spec) throw new Error(`no weight '${name}'`);
     if (this.trainable && spec.trainable && spec.scale !== 1) return tf.mul(v, spec.scale);
     return v;
@@ -146,8 +149,25 @@ export class Weights {
     return [...this.specs.keys()];
   }
 
+  /**
+   * Frees inference weights that no layer reads any more (a search's layers derive their filters
+   * from them at load, SynthesisLayer.prepare): at 64 px about 54 MB of raw filters a search held
+   * beside what replaced them. Reading one afterwards throws and names it.
+   */
+  release(names: readonly string[]): void {
+    if (this.trainable) throw new Error('Weights.release: trainable weights are read by every step; only inference weights are released');
+    for (const name of names) {
+      const v = this.values.get(name);
+      if (!v) continue;
+      v.dispose();
+      this.values.delete(name);
+      this.released.add(name);
+    }
+  }
+
   /** Back to an official-format state dict (raw, unscaled values, PyTorch layout). */
   async toStateDict(): Promise<StateDict> {
+    if (this.released.size) throw new Error(releasedMessage([...this.released]));
     const sd: StateDict = new Map();
     for (const [name, spec] of this.specs) {
       const v = this.values.get(name)!;
@@ -172,4 +192,12 @@ export class Weights {
     tf.dispose([...this.values.values()]);
     this.values.clear();
   }
+}
+
+function releasedMessage(names: readonly string[]): string {
+  const shown = names.slice(0, 3).join("', '") + (names.length > 3 ? `' and ${names.length - 3} more` : "'");
+  return (
+    `weight '${shown} released: this network was built for inference, and its layers derived their ` +
+    'filters from it at load (Weights.release); build it with trainable weights to read or export every weight'
+  );
 }

@@ -47,21 +47,25 @@ export class EqualizedConv2d implements SynthesisLayer {
     this.side = options.side ?? 0;
   }
 
-  prepare(weights: Weights): void {
+  prepare(weights: Weights): readonly string[] {
     this.dispose();
     const filter = weights.get(this.weight.name) as tf.Tensor4D;
-    // The Winograd filter replaces the input-gradient filter: the backward reads it as well.
-    if (winogradSupports(filter.shape, this.padding, this.side)) this.winogradFilter = tf.keep(winogradFilter(filter));
-    else this.gradientFilter = tf.keep(inputGradientFilter(filter));
+    // The Winograd filter replaces the filter and its input-gradient filter: both passes read it.
+    if (winogradSupports(filter.shape, this.padding, this.side)) {
+      this.winogradFilter = tf.keep(winogradFilter(filter));
+      return [this.weight.name];
+    }
+    this.gradientFilter = tf.keep(inputGradientFilter(filter));
+    return [];
   }
 
   forward(x: tf.Tensor4D, weights: Weights): tf.Tensor4D {
     const ops = linearOps(weights.trainable);
-    const filter = weights.get(this.weight.name) as tf.Tensor4D;
+    // With the Winograd filter the raw one is released (prepare()): read it only on the other path.
     let y =
       !weights.trainable && this.winogradFilter
         ? conv2dWinogradFrozen(x, this.winogradFilter)
-        : ops.conv(x, filter, this.padding, weights.trainable ? undefined : this.gradientFilter);
+        : ops.conv(x, weights.get(this.weight.name) as tf.Tensor4D, this.padding, weights.trainable ? undefined : this.gradientFilter);
     if (this.bias) y = ops.addBias(y, weights.get(this.bias.name));
     return this.leakyRelu ? tf.leakyRelu(y, 0.2) : y;
   }

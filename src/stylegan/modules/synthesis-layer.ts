@@ -20,7 +20,11 @@ export interface SynthesisLayer {
   /** The parameters this layer owns, in official state-dict order. */
   readonly params: readonly ParamDecl[];
   forward(x: tf.Tensor4D, weights: Weights, inputs: SynthesisInputs): tf.Tensor4D;
-  /** Inference only: precompute what depends on the weights alone (kept until dispose). */
-  prepare?(weights: Weights): void;
+  /**
+   * Inference only: precompute what depends on the weights alone (kept until dispose). Returns
+   * the names of its weights the forward no longer reads (what it derived replaces them): the
+   * network releases those (Weights.release), so a search does not hold both.
+   */
+  prepare?(weights: Weights): readonly string[] | void;
   dispose?(): void;
 }

@@ -115,7 +115,7 @@ export class UpscaleConv implements SynthesisLayer {
     return { blur, fused };
   }
 
-  prepare(weights: Weights): void {
+  prepare(weights: Weights): readonly string[] {
     this.dispose();
     const { blur, fused } = this.filters(weights);
     const blurReversed = tf.reverse(blur, [0, 1]) as tf.Tensor4D;
@@ -129,6 +129,8 @@ export class UpscaleConv implements SynthesisLayer {
       this.prepared = { blur, blurReversed, winograd };
     } else this.prepared = { blur, fused, blurReversed, searchFused, subPixel };
     this.preparedTensors().forEach((t) => tf.keep(t));
+    // A search's forward reads only what was derived here (the 3x3 weight's fused or Winograd forms).
+    return [this.weight.name];
   }
 
   private preparedTensors(): tf.Tensor[] {
