@@ -1,10 +1,12 @@
 /**
- * The Winograd F(2x2, 3x3) convolution of native/winograd-op.c: two TensorFlow ops of our own,
- * registered in the library the native backend runs, and as tfjs kernels of that backend, so tfjs
- * runs them like its built-in ops (its tensors go in and come out; nothing is copied through
- * JavaScript). A search's 3x3
- * convolutions use them (frozen-ops.ts): 16 multiplies per 2x2 output tile and channel pair
- * where TensorFlow's direct Conv2D takes 36 (docs/performance.md, "Sixth round").
+ * The Winograd convolutions of native/winograd-op.c: six TensorFlow ops of our own (a filter
+ * transform, the convolution and its input gradient, for the 3x3 convolution by F(2x2, 3x3) and
+ * for the 2x upscale convolution's four sub-pixel phases by F(2x2, 2x2)), registered in the
+ * library the native backend runs, and as tfjs kernels of that backend, so tfjs runs them like its
+ * built-in ops (its tensors go in and come out; nothing is copied through JavaScript). A search's
+ * layers use them (frozen-ops.ts) on maps from WINOGRAD_MIN_SIDE / WINOGRAD_UPSCALE_MIN_SIDE up:
+ * 16 multiplies per 2x2 output tile and channel pair where TensorFlow's direct Conv2D takes 36
+ * (docs/performance.md, "Sixth round").
  *
  * Available on the native CPU backend, Linux x86-64, with the addon built
  * (scripts/build-winograd.mjs, run at install) and a CPU with AVX-512 or AVX2 + FMA.
@@ -131,6 +133,11 @@ export function winogradConv(x: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
   return run('PulseWinogradConv', { x, u }) as tf.Tensor4D;
 }
 
+/** That convolution's gradient with respect to x, from dy [n, h, w, out] and the same `u`. */
+export function winogradConvInputGradient(dy: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
+  return run('PulseWinogradConvInputGradient', { x: dy, u }) as tf.Tensor4D;
+}
+
 /**
  * Whether a search may run the 2x upscale convolution from `inChannels` to `outChannels` (four
  * sub-pixel phases of 2x2 filters, frozen-ops.ts) of maps of `side` pixels (the input's), and its
@@ -158,9 +165,4 @@ export function winogradUpscaleConv(x: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
 /** Its gradient with respect to x, from dy [n, 2h, 2w, out] and the same `u`. */
 export function winogradUpscaleConvInputGradient(dy: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
   return run('PulseWinogradUpscaleConvInputGradient', { x: dy, u }) as tf.Tensor4D;
-}
-
-/** That convolution's gradient with respect to x, from dy [n, h, w, out] and the same `u`. */
-export function winogradConvInputGradient(dy: tf.Tensor4D, u: tf.Tensor): tf.Tensor4D {
-  return run('PulseWinogradConvInputGradient', { x: dy, u }) as tf.Tensor4D;
 }
