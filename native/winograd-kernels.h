@@ -143,7 +143,6 @@ static inline void FN(transpose)(const float *src, size_t ls, float *dst, size_t
   for (int i = 0; i < VW; i++) FN(st)(dst + (size_t)i * ld, a[i]);
 }
 
-
 /*
  * M [P][Tpad][Cout] (+)= V [P][Tpad][Cin] x (the filter's P matrices), P = 16 for F(2x2, 3x3)
  * and 9 for F(2x2, 2x2).

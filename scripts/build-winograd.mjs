@@ -38,6 +38,7 @@ if (!compiler) give('no C compiler (cc, gcc or clang) on the PATH');
 fs.mkdirSync(path.dirname(OUT), { recursive: true });
 const objects = fs.mkdtempSync(path.join(os.tmpdir(), 'pulse-winograd-'));
 const tmp = OUT.replace(/\.node$/, `.tmp-${process.pid}.node`);
+let failed;
 try {
   const units = [
     ['winograd-avx512.c', ['-mavx512f', '-mavx512vl', '-mfma']],
@@ -47,18 +48,22 @@ try {
   const built = [];
   for (const [source, flags] of units) {
     const object = path.join(objects, source.replace(/\.c$/, '.o'));
-    const failed = compile(compiler, ['-O3', '-fPIC', '-fopenmp', ...flags, '-c', path.join(NATIVE, source), '-o', object]);
-    if (failed) give(failed);
+    failed ??= compile(compiler, ['-O3', '-fPIC', '-fopenmp', ...flags, '-c', path.join(NATIVE, source), '-o', object]);
     built.push(object);
   }
-  // --no-as-needed: the addon calls libtensorflow only through symbols TensorFlow resolves at
-  // registration, so a linker that drops unneeded libraries would leave it unlinked. The rpath
-  // finds the very library tfjs-node has loaded (same soname: one copy, one op registry).
+  // --no-as-needed: the TF_* functions the addon calls come from libtensorflow and the framework
+  // library it needs; a linker that drops libraries it judges unneeded would leave them unresolved
+  // at load. The rpath finds the very library tfjs-node has loaded (same soname: one copy, one op
+  // registry).
   const rpath = `$ORIGIN/${path.relative(path.dirname(OUT), path.join(TF_DEPS, 'lib'))}`;
-  const failed = compile(compiler, ['-shared', '-fopenmp', '-o', tmp, ...built, '-Wl,--no-as-needed', `-L${path.join(TF_DEPS, 'lib')}`, '-ltensorflow', `-Wl,-rpath,${rpath}`]);
-  if (failed) give(failed);
+  failed ??= compile(compiler, ['-shared', '-fopenmp', '-o', tmp, ...built, '-Wl,--no-as-needed', `-L${path.join(TF_DEPS, 'lib')}`, '-ltensorflow', `-Wl,-rpath,${rpath}`]);
 } finally {
+  // Removed before giving up too (give() exits the process, which skips a finally still pending).
   fs.rmSync(objects, { recursive: true, force: true });
+}
+if (failed) {
+  fs.rmSync(tmp, { force: true });
+  give(failed);
 }
 // The check: a 3x3 conv of the ops against tfjs's own conv2d, in a child that loads tfjs-node first.
 const check = [

@@ -44,6 +44,18 @@ function tensor4(seed: string, shape: [number, number, number, number], scale = 
  */
 const ROUNDING = 5e-6;
 
+/** The gradient tfjs computes through `ours` (a frozen op) is the one through `reference`, within ROUNDING. */
+async function expectSameGradient(
+  x: tf.Tensor4D,
+  ours: (t: tf.Tensor4D) => tf.Tensor4D,
+  reference: (t: tf.Tensor4D) => tf.Tensor4D,
+): Promise<void> {
+  const gradientOf = (f: (t: tf.Tensor4D) => tf.Tensor4D) => tf.grad((t: tf.Tensor) => tf.sum(tf.square(f(t as tf.Tensor4D))))(x);
+  const [a, b] = [gradientOf(ours), gradientOf(reference)];
+  expect(await relativeError(a, b)).toBeLessThan(ROUNDING);
+  tf.dispose([a, b]);
+}
+
 /** Defines the suite, expecting the kernels of `isa` (or whichever the CPU has, when undefined). */
 export async function defineWinogradSuite(isa?: 'avx2'): Promise<void> {
   await useTestBackend();
@@ -93,11 +105,8 @@ export async function defineWinogradSuite(isa?: 'avx2'): Promise<void> {
       const g = tensor4('g', [3, 3, 32, 64], 0.05);
       const x = tensor4('x', [1, 6, 6, 32]);
       const u = winogradFilter(g);
-      const loss = (f: (t: tf.Tensor4D) => tf.Tensor4D) => (t: tf.Tensor) => tf.sum(tf.square(f(t as tf.Tensor4D)));
-      const ours = tf.grad(loss((t) => conv2dWinogradFrozen(t, u)))(x);
-      const reference = tf.grad(loss((t) => tf.conv2d(t, g, 1, 'same')))(x);
-      expect(await relativeError(ours, reference)).toBeLessThan(ROUNDING);
-      tf.dispose([g, x, u, ours, reference]);
+      await expectSameGradient(x, (t) => conv2dWinogradFrozen(t, u), (t) => tf.conv2d(t, g, 1, 'same'));
+      tf.dispose([g, x, u]);
     });
 
     it('says which convolutions it takes: 3x3, same padding, maps from 16 px, channels in multiples of the panel width', () => {
@@ -145,11 +154,8 @@ export async function defineWinogradSuite(isa?: 'avx2'): Promise<void> {
       const phases = subPixelFilters(fused);
       const u = winogradUpscaleFilter(phases);
       const x = tensor4('x', [1, 6, 6, 32]);
-      const loss = (f: (t: tf.Tensor4D) => tf.Tensor4D) => (t: tf.Tensor) => tf.sum(tf.square(f(t as tf.Tensor4D)));
-      const ours = tf.grad(loss((t) => upscaleConvWinogradFrozen(t, u)))(x);
-      const reference = tf.grad(loss((t) => tf.conv2d(upscale2x(t), g, 1, 'same')))(x);
-      expect(await relativeError(ours, reference)).toBeLessThan(ROUNDING);
-      tf.dispose([g, fused, ...phases, u, x, ours, reference]);
+      await expectSameGradient(x, (t) => upscaleConvWinogradFrozen(t, u), (t) => tf.conv2d(upscale2x(t), g, 1, 'same'));
+      tf.dispose([g, fused, ...phases, u, x]);
     });
 
     it('wrong inputs: an error naming the op and what it needs', () => {
