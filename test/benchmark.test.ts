@@ -353,6 +353,31 @@ describe('pulse benchmark', () => {
     }
   });
 
+  it('without a NIQE model every NIQE is null with the reason, the rest is measured, and the runs have their own ids', async () => {
+    const out = join(work, 'bench-no-niqe');
+    const base = { ...options(out), methods: parseMethods('bicubic,nearest'), identity: false };
+    const missing = 'no model here (offline test)';
+    const report = await runBenchmark({ ...base, niqeParams: null, niqeMissing: missing });
+    expect(report.failed).toBe(0);
+    const lines = readLines(join(out, 'results.jsonl'));
+    expect(lines).toHaveLength(6); // 2 faces x (hr, bicubic, nearest)
+    for (const l of lines) {
+      expect(l.status, l.error).toBe('ok');
+      for (const o of l.outputs!) {
+        expect(o.niqe).toBeNull();
+        expect(o.niqeError).toBe(`NIQE not measured: ${missing}`);
+        expect(o.lrMse).toBeGreaterThanOrEqual(0);
+      }
+    }
+    const { markdownPath, summary } = await summarizeBenchmark(out, { log: () => {} });
+    expect(readFileSync(markdownPath, 'utf8')).toContain(`**NIQE not measured**: ${missing}`);
+    expect(summary.methods.every((m) => m.metrics.niqe.n === 0 && m.metrics.ssim.n === 2)).toBe(true);
+    // With the model, nothing is reused: every run is measured again, now with NIQE.
+    const withNiqe = await runBenchmark(base);
+    expect(withNiqe.ran).toBe(6);
+    expect(withNiqe.skipped).toBe(0);
+  }, 120_000);
+
   it('a --gaussian-fit file is part of PULSE run ids: results made with another fit are not reused', async () => {
     const writeFit = async (path: string, meanValue: number, stdValue: number) => {
       const n = 512;

@@ -46,7 +46,11 @@ export interface BenchmarkConfig {
   readonly eps: number;
   readonly identity: boolean;
   readonly sameThreshold: number;
-  readonly niqe: { readonly params: string; readonly sha256: string; readonly minSide: number };
+  /**
+   * NIQE's pristine model. `params` and `sha256` are null when the run has none: every output's NIQE
+   * is then null and `missing` says why (the other measures are unaffected).
+   */
+  readonly niqe: { readonly params: string | null; readonly sha256: string | null; readonly minSide: number; readonly missing?: string };
   readonly esrgan: { readonly plan: readonly number[]; readonly tile: number } | null;
   /** Bicubic kernel (see baselines.ts). */
   readonly bicubic: BicubicKernel;
@@ -66,8 +70,14 @@ export interface BenchmarkOptions {
   /** PULSE model (needed with `pulse`). */
   readonly model?: string;
   readonly gaussianFit?: string;
-  /** NIQE pristine params (.npz or .json). */
-  readonly niqeParams: string;
+  /**
+   * NIQE pristine params (.npz or .json). null: NIQE is not measured (no model here, e.g. offline
+   * without ../shared); give the reason in `niqeMissing`. Those runs get their own ids, so a later
+   * run with the model measures them again instead of reusing the empty NIQE.
+   */
+  readonly niqeParams: string | null;
+  /** Why `niqeParams` is null (kept in the config and in every output's niqeError). */
+  readonly niqeMissing?: string;
   /** Measure identity with face descriptors (default true). */
   readonly identity?: boolean;
   /** ESRGAN tile side in LR px (default 48). */
@@ -94,7 +104,7 @@ export function benchmarkConfig(options: BenchmarkOptions, manifest: BenchManife
   if (seeds.length === 0) throw new Error('give at least one seed');
   const pulse = hasPulse ? resolveOptions({ ...options.pulse, seed: seeds[0] }) : null;
   if (hasPulse && !options.model) throw new Error('the pulse method needs --model (a model directory or a synthesis .pt checkpoint)');
-  const paramsBytes = readFileSync(options.niqeParams);
+  const paramsBytes = options.niqeParams === null ? null : readFileSync(options.niqeParams);
   return {
     version: BENCH_RESULT_VERSION,
     data: resolve(options.data),
@@ -112,7 +122,10 @@ export function benchmarkConfig(options: BenchmarkOptions, manifest: BenchManife
     eps: pulse?.eps ?? options.pulse?.eps ?? DEFAULT_PULSE_OPTIONS.eps,
     identity: options.identity ?? true,
     sameThreshold: SAME_PERSON_THRESHOLD,
-    niqe: { params: resolve(options.niqeParams), sha256: sha256Hex(paramsBytes), minSide: NIQE_MIN_SIDE },
+    niqe:
+      options.niqeParams === null || paramsBytes === null
+        ? { params: null, sha256: null, minSide: NIQE_MIN_SIDE, missing: options.niqeMissing ?? 'no NIQE model was given' }
+        : { params: resolve(options.niqeParams), sha256: sha256Hex(paramsBytes), minSide: NIQE_MIN_SIDE },
     esrgan: methods.includes('esrgan') ? { plan: esrganPlan(factor), tile: options.esrganTile ?? 48 } : null,
     bicubic: options.bicubic ?? 'matlab',
   };

@@ -18,7 +18,8 @@ import type { BenchOutput } from './result-line.js';
 /** What measuring needs of a run's context. */
 export interface MeasureContext {
   readonly config: BenchmarkConfig;
-  readonly niqeParams: NiqeParams;
+  /** null: NIQE is not measured (config.niqe.missing says why). */
+  readonly niqeParams: NiqeParams | null;
   readonly down: BicubicDownsampler;
 }
 
@@ -44,10 +45,14 @@ export async function measureOutput(
   const up = upscaleForNiqe({ width, height, data: bytes }, config.niqe.minSide);
   let niqeValue: number | null = null;
   let niqeError: string | undefined;
-  try {
-    niqeValue = niqe(up.data, up.width, up.height, ctx.niqeParams);
-  } catch (err) {
-    niqeError = err instanceof Error ? err.message : String(err);
+  if (ctx.niqeParams === null) {
+    niqeError = `NIQE not measured: ${config.niqe.missing ?? 'no NIQE model'}`;
+  } else {
+    try {
+      niqeValue = niqe(up.data, up.width, up.height, ctx.niqeParams);
+    } catch (err) {
+      niqeError = err instanceof Error ? err.message : String(err);
+    }
   }
   const finite = (x: number) => (Number.isFinite(x) ? x : null);
   const yA = rgbToY(bytes, width, height);

@@ -54,6 +54,9 @@ export function benchRunId(config: BenchmarkConfig, face: BenchFace, method: Ben
         method,
         seed,
         settings: methodKey(config, method),
+        // Only runs without NIQE carry this (ids with NIQE stay what they were): a later run that has
+        // the model measures them again rather than reusing their empty NIQE.
+        ...(config.niqe.params === null ? { niqe: 'not measured' } : {}),
       }),
     )
     .digest('hex')

@@ -51,7 +51,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const out = resolve(options.out);
   const manifest = readBenchManifest(dataDir);
   const config = benchmarkConfig(options, manifest);
-  const niqeParams = loadNiqeParams(config.niqe.params);
+  const niqeParams = config.niqe.params === null ? null : loadNiqeParams(config.niqe.params);
   const all = planBenchmark(manifest, config);
   mkdirSync(out, { recursive: true });
   writeJsonAtomic(join(out, BENCH_CONFIG_FILE), config, true);

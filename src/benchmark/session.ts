@@ -26,7 +26,8 @@ export interface SessionInputs {
   readonly config: BenchmarkConfig;
   readonly dataDir: string;
   readonly out: string;
-  readonly niqeParams: NiqeParams;
+  /** null: NIQE is not measured (config.niqe.missing says why). */
+  readonly niqeParams: NiqeParams | null;
   readonly total: number;
   /** Filled with each ok run's seconds per output image, by method. */
   readonly perImage: Map<BenchMethod, number[]>;

@@ -366,6 +366,9 @@ export function renderSummaryMarkdown(s: BenchmarkSummary): string {
   }
   lines.push('');
   lines.push('Notes:');
+  if (c.niqe.params === null) {
+    lines.push(`- **NIQE not measured**: ${c.niqe.missing ?? 'no NIQE model'}. Its column is empty; the other measures are complete.`);
+  }
   lines.push(
     `- **NIQE protocol**: every image — HR and every method's output alike — was upscaled with \`upscaleForNiqe\` ` +
       `(MATLAB bicubic, a = −0.5, by the smallest power of two giving a side ≥ ${s.niqeProtocol.minSide}: ${niqeK} here) before NIQE ` +
