@@ -1,5 +1,6 @@
 /*
- * Two TensorFlow ops of our own, registered in the TensorFlow library that @tensorflow/tfjs-node
+ * TensorFlow ops of our own (the fused epilogue's two are in epilogue-op.c; this file's module
+ * init registers them too), registered in the TensorFlow library that @tensorflow/tfjs-node
  * has already loaded, so that tfjs runs them like its built-in ops (src/backend/winograd-addon.ts):
  *
  *   PulseWinogradFilter(filter [3, 3, C, K]) -> u [16, K / NR, C, NR]
@@ -26,31 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensorflow/c/tf_status.h"
-#include "tensorflow/c/tf_tensor.h"
 
-/* The op and kernel registration API of tensorflow/c/ops.h and kernels.h, declared here: as
- * shipped, kernels.h includes a header the library's include folder lacks
- * (tf_rendezvous_c_api.h) and ops.h names its structs without typedefs, which C does not take.
- * The same functions, as those headers declare them. */
-typedef struct TF_OpDefinitionBuilder TF_OpDefinitionBuilder;
-typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
-TF_OpDefinitionBuilder *TF_NewOpDefinitionBuilder(const char *op_name);
-void TF_OpDefinitionBuilderAddInput(TF_OpDefinitionBuilder *builder, const char *input_spec);
-void TF_OpDefinitionBuilderAddOutput(TF_OpDefinitionBuilder *builder, const char *output_spec);
-void TF_OpDefinitionBuilderSetShapeInferenceFunction(TF_OpDefinitionBuilder *builder,
-                                                     void (*shape_inference_func)(TF_ShapeInferenceContext *ctx, TF_Status *status));
-void TF_RegisterOpDefinition(TF_OpDefinitionBuilder *builder, TF_Status *status);
-void TF_ShapeInferenceContextSetUnknownShape(TF_ShapeInferenceContext *ctx, TF_Status *status);
-typedef struct TF_KernelBuilder TF_KernelBuilder;
-typedef struct TF_OpKernelConstruction TF_OpKernelConstruction;
-typedef struct TF_OpKernelContext TF_OpKernelContext;
-TF_KernelBuilder *TF_NewKernelBuilder(const char *op_name, const char *device_name, void *(*create_func)(TF_OpKernelConstruction *),
-                                      void (*compute_func)(void *, TF_OpKernelContext *), void (*delete_func)(void *));
-void TF_RegisterKernelBuilder(const char *kernel_name, TF_KernelBuilder *builder, TF_Status *status);
-void TF_GetInput(TF_OpKernelContext *ctx, int i, TF_Tensor **tensor, TF_Status *status);
-TF_Tensor *TF_AllocateOutput(TF_OpKernelContext *context, int index, TF_DataType dtype, const int64_t *dims, int num_dims, size_t len, TF_Status *status);
-void TF_OpKernelContext_Failure(TF_OpKernelContext *ctx, TF_Status *status);
+#include "tf-kernel-api.h"
 
 #define DECLARE(S)                                                                                      \
   void wino_filter##S(const float *g, int C, int K, float *U);                                          \
@@ -86,12 +64,6 @@ static const Isa *isa = NULL;
  * and TensorFlow's own tensors reuse, so it costs no page faults and holds no memory between
  * convolutions, where a buffer kept for all calls would add its size to every peak. */
 
-static void fail(TF_OpKernelContext *ctx, const char *message) {
-  TF_Status *s = TF_NewStatus();
-  TF_SetStatus(s, TF_INVALID_ARGUMENT, message);
-  TF_OpKernelContext_Failure(ctx, s);
-  TF_DeleteStatus(s);
-}
 
 static void *create_kernel(TF_OpKernelConstruction *ctx) { return NULL; }
 static void delete_kernel(void *kernel) {}
@@ -107,13 +79,13 @@ static void run_filter(TF_OpKernelContext *ctx, int upscale) {
   int lead = upscale ? 1 : 0, side = upscale ? 2 : 3;
   if (TF_NumDims(g) != 4 + lead || (upscale && TF_Dim(g, 0) != 4) || TF_Dim(g, lead) != side || TF_Dim(g, lead + 1) != side) {
     snprintf(m, sizeof m, "%s: filter must be %s", name, upscale ? "[4, 2, 2, in, out] (the four sub-pixel phases)" : "[3, 3, in, out]");
-    fail(ctx, m);
+    pulse_fail(ctx, m);
     goto done;
   }
   int C = (int)TF_Dim(g, lead + 2), K = (int)TF_Dim(g, lead + 3);
   if (C % isa->vw != 0 || K % isa->nr != 0) {
     snprintf(m, sizeof m, "%s: in channels %d must be a multiple of %d and out channels %d of %d", name, C, isa->vw, K, isa->nr);
-    fail(ctx, m);
+    pulse_fail(ctx, m);
     goto done;
   }
   int64_t dims[5] = {4, 9, K / isa->nr, C, isa->nr};
@@ -146,7 +118,7 @@ static void run_conv(TF_OpKernelContext *ctx, int upscale, int transposed) {
   if (TF_NumDims(x) != 4 || TF_NumDims(u) != 4 + lead || TF_Dim(u, lead) != (upscale ? 9 : 16) || (upscale && TF_Dim(u, 0) != 4) ||
       TF_Dim(u, lead + 3) != isa->nr) {
     snprintf(m, sizeof m, "%s: x must be [n, h, w, channels] and u the filter from %s", name, upscale ? "PulseWinogradUpscaleFilter" : "PulseWinogradFilter");
-    fail(ctx, m);
+    pulse_fail(ctx, m);
     goto done;
   }
   int filterIn = (int)TF_Dim(u, lead + 2), filterOut = (int)(TF_Dim(u, lead + 1) * isa->nr);
@@ -154,13 +126,13 @@ static void run_conv(TF_OpKernelContext *ctx, int upscale, int transposed) {
   if (TF_Dim(x, 3) != C || (transposed && filterIn % isa->nr != 0)) {
     snprintf(m, sizeof m, "%s: x has %lld channels where the filter needs %d%s", name, (long long)TF_Dim(x, 3), C,
              transposed && filterIn % isa->nr != 0 ? " (and its in channels a multiple of the panel width)" : "");
-    fail(ctx, m);
+    pulse_fail(ctx, m);
     goto done;
   }
   int N = (int)TF_Dim(x, 0), H = (int)TF_Dim(x, 1), W = (int)TF_Dim(x, 2);
   if (upscale && transposed && (H % 2 != 0 || W % 2 != 0)) {
     snprintf(m, sizeof m, "%s: dy must have even sides (it is the gradient of a 2x upscale), got %d x %d", name, H, W);
-    fail(ctx, m);
+    pulse_fail(ctx, m);
     goto done;
   }
   /* The kernels take the low-resolution side. */
@@ -255,12 +227,16 @@ static void set_int(napi_env env, napi_value obj, const char *key, int value) {
   napi_set_named_property(env, obj, key, v);
 }
 
-/* exports: { isa: 'avx512' | 'avx2' | null, tileChannels: NR, vectorWidth: VW, threads, error: string | null } */
+const char *register_epilogue_ops(void);
+
+/* exports: { isa: 'avx512' | 'avx2' | null, tileChannels: NR, vectorWidth: VW, threads, error: string | null,
+ *            epilogue: boolean, epilogueError: string | null } (the fused epilogue, epilogue-op.c, needs no ISA) */
 NAPI_MODULE_INIT() {
-  static const char *error = NULL;
+  static const char *error = NULL, *epilogueError = NULL;
   static int done = 0;
   if (!done) {
     done = 1;
+    epilogueError = register_epilogue_ops();
     __builtin_cpu_init();
     /* PULSE_WINOGRAD_ISA=avx2 takes the AVX2 kernels on an AVX-512 CPU (their tests, test/winograd-avx2.test.ts). */
     const char *asked = getenv("PULSE_WINOGRAD_ISA");
@@ -276,5 +252,9 @@ NAPI_MODULE_INIT() {
   set_int(env, exports, "vectorWidth", isa ? isa->vw : 0);
   set_int(env, exports, "threads", omp_get_max_threads());
   set_string(env, exports, "error", error);
+  napi_value epilogue;
+  napi_get_boolean(env, epilogueError == NULL, &epilogue);
+  napi_set_named_property(env, exports, "epilogue", epilogue);
+  set_string(env, exports, "epilogueError", epilogueError);
   return exports;
 }

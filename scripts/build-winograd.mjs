@@ -43,6 +43,8 @@ try {
   const units = [
     ['winograd-avx512.c', ['-mavx512f', '-mavx512vl', '-mfma']],
     ['winograd-avx2.c', ['-mavx2', '-mfma']],
+    ['epilogue-kernels.c', []],
+    ['epilogue-op.c', [`-I${path.join(TF_DEPS, 'include')}`]],
     ['winograd-op.c', [`-I${include}`, `-I${path.join(TF_DEPS, 'include')}`, '-DNODE_GYP_MODULE_NAME=winograd']],
   ];
   const built = [];

@@ -4,7 +4,8 @@
  * input, the noise map, the noise strength, the dlatent, the style affine) to float rounding.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { nativeEpilogueStatus } from '../src/backend/winograd-addon.js';
 import { epilogue, epilogueReference, type EpilogueWeights } from '../src/stylegan/layers.js';
 import { gaussian } from '../src/util/random.js';
 import { useTestBackend } from './helpers/backend.js';
@@ -69,7 +70,10 @@ describe.each([
   [{ noiseWeight: true, noise: true }, [0, 3]],
   [{ noise: true }, [0, 2, 3]],
 ] as const)('fused epilogue with constants %o', (constants, wrt) => {
-  it('gives the same value bit for bit and the same gradients of the rest', async () => {
+  it('gives the same value bit for bit and the same gradients of the rest (tfjs ops)', async () => {
+    // The tfjs ops' path; the native op a search takes where it can is tested below.
+    process.env.PULSE_EPILOGUE = 'tensorflow';
+    onTestFinished(() => void delete process.env.PULSE_EPILOGUE);
     const x = tensor('x', [B, S, S, C], 2);
     const noise = tensor('noise', [B, S, S, 1]);
     const noiseWeight = tensor('nw', [C], 0.3);
@@ -97,5 +101,57 @@ describe.each([
       expect(Buffer.from((await leanGrads[j].data()).buffer).equals(Buffer.from((await plainGrads[j].data()).buffer)), `gradient of input ${wrt[j]}`).toBe(true);
     }
     tf.dispose([...inputs, weights.styleWeight, weights.styleBias, upstream, plain, lean, ...leanGrads, ...plainGrads]);
+  });
+});
+
+// A search's epilogue on the native backend: one native op each way (native/epilogue-kernels.c),
+// its moments summed in double where tfjs sums in float, so it agrees with the autodiff reference
+// to float rounding rather than bit for bit. Shapes: channels that fill no vector (6), and maps
+// large enough (2 x 48 x 48 x 40) that the kernels split the pixels among threads.
+describe.each([
+  ['a searched noise map', 6, 8, false, true],
+  ['a fixed noise map', 6, 8, true, true],
+  ['no noise', 6, 8, false, false],
+  ['a searched noise map, threaded', 40, 48, false, true],
+  ['a fixed noise map, threaded', 40, 48, true, true],
+] as const)('native fused epilogue, %s', (_name, channels, side, noiseConstant, withNoise) => {
+  it('matches the autodiff reference: values within 2e-6, gradients within 2e-5 relative', async (ctx) => {
+    const status = nativeEpilogueStatus();
+    if (!status.available) ctx.skip(`the native epilogue does not run here: ${status.reason}`);
+    const x = tensor('x', [B, side, side, channels], 2);
+    const noise = tensor('noise', [B, side, side, 1]);
+    const noiseWeight = tensor('nw', [channels], 0.3);
+    const dlatent = tensor('w', [B, D]);
+    const weights: EpilogueWeights = {
+      noiseWeight: noiseWeight as tf.Tensor1D,
+      styleWeight: tensor('A', [D, 2 * channels], 0.25) as tf.Tensor2D,
+      styleBias: tensor('b', [2 * channels], 0.1) as tf.Tensor1D,
+    };
+    const upstream = tensor('dy', [B, side, side, channels]);
+    const constants = { noiseWeight: true, noise: noiseConstant };
+    const map = withNoise ? (noise as tf.Tensor4D) : null;
+    // x, the dlatent, and the noise map where it is searched.
+    const wrt = withNoise && !noiseConstant ? [0, 1, 2] : [0, 2];
+    const loss = (layer: 'native' | 'reference') => (...v: tf.Tensor[]) => {
+      const all = [x, map, dlatent] as (tf.Tensor | null)[];
+      wrt.forEach((k, j) => (all[k] = v[j]));
+      const [xi, ni, wi] = all as [tf.Tensor4D, tf.Tensor4D | null, tf.Tensor2D];
+      const y = layer === 'native' ? epilogue(xi, wi, ni, weights, undefined, constants) : epilogueReference(xi, wi, ni, weights);
+      return tf.sum(tf.mul(y, upstream)) as tf.Scalar;
+    };
+    const native = epilogue(x as tf.Tensor4D, dlatent as tf.Tensor2D, map, weights, undefined, constants);
+    const reference = epilogueReference(x as tf.Tensor4D, dlatent as tf.Tensor2D, map, weights);
+    expect(await relativeError(native, reference), 'values').toBeLessThan(2e-6);
+    // The native path really ran: its value is not the tfjs ops' bit for bit.
+    expect(Buffer.from((await native.data()).buffer).equals(Buffer.from((await reference.data()).buffer))).toBe(false);
+    const inputs = [x, map, dlatent] as tf.Tensor[];
+    const nativeGrads = tf.grads(loss('native'))(wrt.map((k) => inputs[k]));
+    const referenceGrads = tf.grads(loss('reference'))(wrt.map((k) => inputs[k]));
+    const names = ['x', 'noise', 'dlatent'];
+    for (let j = 0; j < wrt.length; j++) {
+      expect(await relativeError(nativeGrads[j], referenceGrads[j]), `gradient of ${names[wrt[j]]}`).toBeLessThan(2e-5);
+      expect((await tf.max(tf.abs(referenceGrads[j])).data())[0]).toBeGreaterThan(1e-3);
+    }
+    tf.dispose([x, noise, noiseWeight, dlatent, weights.styleWeight, weights.styleBias, upstream, native, reference, ...nativeGrads, ...referenceGrads]);
   });
 });

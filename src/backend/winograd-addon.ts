@@ -28,6 +28,9 @@ interface WinogradAddon {
   /** OpenMP threads a convolution runs on. */
   readonly threads: number;
   readonly error: string | null;
+  /** Whether the fused epilogue's ops (native/epilogue-op.c; any x86-64 CPU) registered, else why not. */
+  readonly epilogue: boolean;
+  readonly epilogueError: string | null;
 }
 
 /** Where the addon is built (an ignored folder), relative to the checkout; a plain string (see release-memory-addon.ts). */
@@ -36,6 +39,7 @@ export const WINOGRAD_ADDON = 'native/build/winograd.node';
 /** Node's executeSingleOutput on the native backend: runs a TensorFlow op by name. */
 interface NativeBackend {
   executeSingleOutput(name: string, attrs: unknown[], inputs: tf.Tensor[]): tf.Tensor;
+  executeMultipleOutputs(name: string, attrs: unknown[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[];
 }
 
 /** The addon's TensorFlow ops, and the names of their inputs (one filter, or x and the transformed filter u). */
@@ -53,17 +57,28 @@ const OPS: Readonly<Record<string, readonly string[]>> = {
  * that they run through the engine: tf.profile and the step profile (src/speed/profile.ts) see
  * them by name, tidy and the tensor counts track their outputs.
  */
-function registerKernels(): void {
-  for (const [name, inputs] of Object.entries(OPS)) {
+function registerKernels(ops: Readonly<Record<string, readonly string[]>>, outputs: Readonly<Record<string, number>> = {}): void {
+  for (const [name, inputs] of Object.entries(ops)) {
     if (tf.getKernel(name, 'tensorflow')) continue;
+    const count = outputs[name] ?? 1;
     tf.registerKernel({
       kernelName: name,
       backendName: 'tensorflow',
-      kernelFunc: ({ inputs: given, backend }) =>
-        (backend as unknown as NativeBackend).executeSingleOutput(name, [], inputs.map((i) => given[i] as tf.Tensor)),
+      kernelFunc: ({ inputs: given, backend }) => {
+        const native = backend as unknown as NativeBackend;
+        const args = inputs.map((i) => given[i] as tf.Tensor);
+        return count === 1 ? native.executeSingleOutput(name, [], args) : native.executeMultipleOutputs(name, [], args, count);
+      },
     });
   }
 }
+
+/** The fused epilogue's ops (native/epilogue-op.c), their inputs and output counts. */
+const EPILOGUE_OPS: Readonly<Record<string, readonly string[]>> = {
+  PulseEpilogue: ['x', 'noise', 'noiseWeight', 'scale1', 'shift'],
+  PulseEpilogueGrad: ['dy', 'a', 'stats', 'scale1', 'noiseWeight'],
+};
+const EPILOGUE_OUTPUTS = { PulseEpilogue: 3, PulseEpilogueGrad: 4 };
 
 let loaded: WinogradAddon | string | undefined;
 
@@ -78,8 +93,9 @@ function load(): WinogradAddon | string {
       // leave the cores to TensorFlow's own pool for the ops in between.
       process.env.OMP_WAIT_POLICY ??= 'passive';
       const addon = createRequire(import.meta.url)(path) as WinogradAddon;
-      if (addon.isa) registerKernels();
-      loaded = addon.isa ? addon : `${WINOGRAD_ADDON}: ${addon.error}`;
+      if (addon.isa) registerKernels(OPS);
+      if (addon.epilogue) registerKernels(EPILOGUE_OPS, EPILOGUE_OUTPUTS);
+      loaded = addon;
     } catch (err) {
       loaded = `${WINOGRAD_ADDON} did not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
     }
@@ -93,7 +109,20 @@ export function winogradStatus(): { readonly available: true; readonly isa: stri
   if (tf.getBackend() !== 'tensorflow') return { available: false, reason: `the ${tf.getBackend()} backend runs tfjs's own ops only` };
   if (process.env.PULSE_CONV === 'tensorflow') return { available: false, reason: 'PULSE_CONV=tensorflow' };
   const addon = load();
-  return typeof addon === 'string' ? { available: false, reason: addon } : { available: true, isa: addon.isa as string };
+  if (typeof addon === 'string') return { available: false, reason: addon };
+  return addon.isa ? { available: true, isa: addon.isa } : { available: false, reason: `${WINOGRAD_ADDON}: ${addon.error}` };
+}
+
+/**
+ * Whether the fused epilogue's native ops run here (native backend, addon built), or why not.
+ * PULSE_EPILOGUE=tensorflow turns them off (tfjs's ops, src/stylegan/layers.ts).
+ */
+export function nativeEpilogueStatus(): { readonly available: true } | { readonly available: false; readonly reason: string } {
+  if (tf.getBackend() !== 'tensorflow') return { available: false, reason: `the ${tf.getBackend()} backend runs tfjs's own ops only` };
+  if (process.env.PULSE_EPILOGUE === 'tensorflow') return { available: false, reason: 'PULSE_EPILOGUE=tensorflow' };
+  const addon = load();
+  if (typeof addon === 'string') return { available: false, reason: addon };
+  return addon.epilogue ? { available: true } : { available: false, reason: `${WINOGRAD_ADDON}: ${addon.epilogueError}` };
 }
 
 /**
@@ -121,6 +150,56 @@ export function winogradSupports(filterShape: readonly number[], pad: 'same' | '
 
 function run(name: keyof typeof OPS, inputs: Record<string, tf.Tensor>): tf.Tensor {
   return tf.engine().runKernel(name, inputs as tf.NamedTensorMap, {}) as tf.Tensor;
+}
+
+/** What the fused epilogue's forward keeps for its backward. */
+export interface NativeEpilogueSaved {
+  /** The LeakyReLU output [n, h, w, c]. */
+  readonly a: tf.Tensor4D;
+  /** [2, n, c]: each map's per-channel mean and 1 / sqrt(variance + 1e-5) of a. */
+  readonly stats: tf.Tensor3D;
+}
+
+const EMPTY = (): tf.Tensor1D => tf.tensor1d([], 'float32');
+
+/**
+ * The epilogue (noise, LeakyReLU(0.2), instance norm, style) in one native op: y, and what the
+ * backward reads. `noise` [n, h, w, 1] with its per-channel strength, or null for none; `scale1`
+ * and `shift` [n, 1, 1, c]. The maths: native/epilogue-kernels.c.
+ */
+export function nativeEpilogue(
+  x: tf.Tensor4D,
+  noise: tf.Tensor4D | null,
+  noiseWeight: tf.Tensor1D,
+  scale1: tf.Tensor4D,
+  shift: tf.Tensor4D,
+): { readonly y: tf.Tensor4D } & NativeEpilogueSaved {
+  const none = noise ? null : EMPTY();
+  const [y, a, stats] = tf.engine().runKernel('PulseEpilogue', { x, noise: noise ?? none!, noiseWeight, scale1, shift }, {}) as tf.Tensor[];
+  none?.dispose();
+  return { y: y as tf.Tensor4D, a: a as tf.Tensor4D, stats: stats as tf.Tensor3D };
+}
+
+/**
+ * Its gradients from dy: dz (the pre-activation's: x's, and the noise map's once multiplied by the
+ * strength), dScale1 and dShift (scale1's shape), and the noise map's [n, h, w, 1] when
+ * `noiseWeight` is given (a searched map), else null.
+ */
+export function nativeEpilogueGrad(
+  dy: tf.Tensor4D,
+  saved: NativeEpilogueSaved,
+  scale1: tf.Tensor4D,
+  noiseWeight: tf.Tensor1D | null,
+): { dz: tf.Tensor4D; dScale1: tf.Tensor4D; dShift: tf.Tensor4D; dNoise: tf.Tensor4D | null } {
+  const none = noiseWeight ? null : EMPTY();
+  const [dz, dScale1, dShift, dNoise] = tf.engine().runKernel(
+    'PulseEpilogueGrad',
+    { dy, a: saved.a, stats: saved.stats, scale1, noiseWeight: noiseWeight ?? none! },
+    {},
+  ) as tf.Tensor[];
+  none?.dispose();
+  if (!noiseWeight) dNoise.dispose();
+  return { dz: dz as tf.Tensor4D, dScale1: dScale1 as tf.Tensor4D, dShift: dShift as tf.Tensor4D, dNoise: noiseWeight ? (dNoise as tf.Tensor4D) : null };
 }
 
 /** The filter [3, 3, in, out] in the Winograd domain, packed for the kernels (an opaque tensor for winogradConv). */

@@ -3,6 +3,7 @@
  * Weights arrive already scaled (equalised learning rate is applied once, at load).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeEpilogue, nativeEpilogueGrad, nativeEpilogueStatus } from '../backend/winograd-addon.js';
 
 /**
  * InstanceNorm2d without affine parameters (PyTorch default eps 1e-5, biased variance).
@@ -79,9 +80,50 @@ export function epilogue(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const { scale1, shift } = styleOf(dlatent, weights, x.shape[3]);
+    // A search (the noise strength frozen) on the native backend takes the native op, unless a
+    // probe wants the pre-activation, which that op never makes.
+    if (constants.noiseWeight && !probe && nativeEpilogueStatus().available) {
+      return nativeFusedEpilogue(x, noise, weights.noiseWeight, scale1, shift, constants.noise ?? false);
+    }
     if (noise) return fusedEpilogueWithNoise(x, noise, weights.noiseWeight, scale1, shift, probe, constants);
     return fusedEpilogue(x, scale1, shift, probe);
   });
+}
+
+/**
+ * The epilogue of a search as the native ops (backend/winograd-addon.ts, native/epilogue-kernels.c):
+ * two passes over the maps forward and two backward where the tfjs ops below take about a dozen
+ * kernels each way. The noise strength is a constant; the noise map is one unless it is searched
+ * (`noiseConstant` false), and then its gradient comes from the same backward pass. The moments
+ * are summed in double (tfjs: float), so values differ from `epilogueReference` by float
+ * rounding (test/epilogue.test.ts bounds it; the parity cases judge it).
+ */
+function nativeFusedEpilogue(
+  x: tf.Tensor4D,
+  noise: tf.Tensor4D | null,
+  noiseWeight: tf.Tensor1D,
+  scale1: tf.Tensor4D,
+  shift: tf.Tensor4D,
+  noiseConstant: boolean,
+): tf.Tensor4D {
+  const searchedNoise = noise !== null && !noiseConstant;
+  const inputs: tf.Tensor[] = searchedNoise ? [x, noise, scale1, shift] : [x, scale1, shift];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const given = args.slice(0, inputs.length) as tf.Tensor4D[];
+    const save = args[inputs.length] as tf.GradSaveFunc;
+    const [s1, sh] = given.slice(-2);
+    const { y, a, stats } = nativeEpilogue(given[0], searchedNoise ? given[1] : noise, noiseWeight, s1, sh);
+    save([a, stats, s1]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sstats, ss] = saved as [tf.Tensor4D, tf.Tensor3D, tf.Tensor4D];
+        const g = nativeEpilogueGrad(dy as tf.Tensor4D, { a: sa, stats: sstats }, ss, searchedNoise ? noiseWeight : null);
+        return searchedNoise ? [g.dz, g.dNoise!, g.dScale1, g.dShift] : [g.dz, g.dScale1, g.dShift];
+      },
+    };
+  });
+  return op(...inputs) as tf.Tensor4D;
 }
 
 /**
