@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { nativeEpilogueStatus } from '../src/backend/winograd-addon.js';
+import { nativeEpilogue, nativeEpilogueGrad, nativeEpilogueStatus } from '../src/backend/winograd-addon.js';
 import { epilogue, epilogueReference, type EpilogueWeights } from '../src/stylegan/layers.js';
 import { gaussian } from '../src/util/random.js';
 import { useTestBackend } from './helpers/backend.js';
@@ -153,5 +153,21 @@ describe.each([
       expect((await tf.max(tf.abs(referenceGrads[j])).data())[0]).toBeGreaterThan(1e-3);
     }
     tf.dispose([x, noise, noiseWeight, dlatent, weights.styleWeight, weights.styleBias, upstream, native, reference, ...nativeGrads, ...referenceGrads]);
+  });
+});
+
+describe('native fused epilogue, bad input', () => {
+  it('says which op and which tensor is wrong', async (ctx) => {
+    const status = nativeEpilogueStatus();
+    if (!status.available) ctx.skip(`the native epilogue does not run here: ${status.reason}`);
+    const x = tf.zeros([2, 4, 4, 8]) as tf.Tensor4D;
+    const nw = tf.zeros([8]) as tf.Tensor1D;
+    const style = tf.zeros([2, 1, 1, 8]) as tf.Tensor4D;
+    expect(() => nativeEpilogue(x, null, nw, tf.zeros([2, 1, 1, 6]) as tf.Tensor4D, style)).toThrow(/PulseEpilogue: scale1 must hold one value per image and channel/);
+    expect(() => nativeEpilogue(x, tf.zeros([2, 4, 4, 2]) as tf.Tensor4D, nw, style, style)).toThrow(/PulseEpilogue: a noise map must be \[2, 4, 4, 1\]/);
+    expect(() => nativeEpilogue(tf.zeros([4, 8]) as unknown as tf.Tensor4D, null, nw, style, style)).toThrow(/PulseEpilogue: the maps must be \[n, h, w, channels\]/);
+    const { y, a, stats } = nativeEpilogue(x, null, nw, style, style);
+    expect(() => nativeEpilogueGrad(y, { a: tf.zeros([2, 4, 4, 4]) as tf.Tensor4D, stats }, style, null)).toThrow(/PulseEpilogueGrad: a must have dy's shape/);
+    tf.dispose([x, nw, style, y, a, stats]);
   });
 });
