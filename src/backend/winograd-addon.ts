@@ -11,6 +11,10 @@
  * Available on the native CPU backend, Linux x86-64, with the addon built
  * (scripts/build-winograd.mjs, run at install) and a CPU with AVX-512 or AVX2 + FMA.
  * PULSE_CONV=tensorflow turns it off (TensorFlow's Conv2D everywhere, as before).
+ *
+ * The same addon holds the fused epilogue's two ops (native/epilogue-op.c: `nativeEpilogue`,
+ * `nativeEpilogueGrad` below; layers.ts uses them in a search), which need no particular CPU;
+ * PULSE_EPILOGUE=tensorflow turns them off (docs/performance.md, "Seventh round").
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
