@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * Builds native/build/winograd.node: the Winograd F(2x2, 3x3) convolution as two TensorFlow ops of
- * our own, registered in the TensorFlow library that @tensorflow/tfjs-node loads
- * (native/winograd-op.c, native/winograd-kernels.h; src/backend/winograd-addon.ts runs them).
+ * Builds native/build/winograd.node: the Winograd convolutions as TensorFlow ops of our own,
+ * registered in the TensorFlow library that @tensorflow/tfjs-node loads (native/winograd-op.c,
+ * native/winograd-kernels.h; src/backend/winograd-addon.ts runs them), and beside them the fused
+ * epilogue's two ops (native/epilogue-op.c, native/epilogue-kernels.c).
  *
  *   node scripts/build-winograd.mjs [--strict]
  *
@@ -69,6 +70,7 @@ if (failed) {
 }
 // The check: a 3x3 conv of the ops against tfjs's own conv2d, in a child that loads tfjs-node first.
 const check = [
+  'if(!m.epilogue){console.log("the epilogue ops did not register: "+m.epilogueError);process.exit(3)}',
   'if(!m.isa){console.log("no kernel for this CPU: "+m.error);process.exit(0)}',
   "const b=tf.backend(),g=tf.randomNormal([3,3,m.vectorWidth,m.tileChannels],0,0.1,'float32',1),x=tf.randomNormal([1,7,5,m.vectorWidth],0,1,'float32',2);",
   "const u=b.executeSingleOutput('PulseWinogradFilter',[],[g]),y=b.executeSingleOutput('PulseWinogradConv',[],[x,u]);",
