@@ -5,7 +5,7 @@
  * tfjs ops: the reference these kernels are tested against, test/epilogue-native.test.ts).
  *
  * Per image n and channel c, over the P = H W pixels (NHWC, channels innermost):
- *   forward   z = x + noise[p] nw[c];  a = z > 0 ? z : 0.2 z
+ *   forward   z = x + bias[c] + noise[p] nw[c];  a = z > 0 ? z : 0.2 z
  *             mean = sum(a) / P;  r = 1 / sqrt(sum(a^2) / P - mean^2 + 1e-5)
  *             y = ((a - mean) r) scale1 + shift
  *   backward  xn = (a - mean) r;  dShift = sum(dy);  dScale1 = sum(dy xn)
@@ -36,15 +36,17 @@
 static int threads_for(size_t values) { return values < MIN_PARALLEL ? 1 : omp_get_max_threads(); }
 
 /* acc[2][C] (+)= sums of a and a^2 over pixels [p0, p1) of one image, writing a. */
-CLONES static void forward_pass(const float *x, const float *noise, const float *nw, int C, size_t p0, size_t p1, float *a, double *sum,
-                                double *sq) {
+CLONES static void forward_pass(const float *x, const float *bias, const float *noise, const float *nw, int C, size_t p0, size_t p1, float *a,
+                                double *sum, double *sq) {
   for (size_t p = p0; p < p1; p++) {
     const float *xp = x + p * C;
     float *ap = a + p * C;
     float np = noise ? noise[p] : 0.0f;
 #pragma omp simd
     for (int c = 0; c < C; c++) {
-      float z = noise ? xp[c] + np * nw[c] : xp[c];
+      /* In the order the tfjs ops add: (x + bias) + noise nw. */
+      float z = bias ? xp[c] + bias[c] : xp[c];
+      if (noise) z += np * nw[c];
       float v = z > 0.0f ? z : SLOPE * z;
       ap[c] = v;
       sum[c] += v;
@@ -100,8 +102,8 @@ static void range(size_t P, int t, int T, size_t *p0, size_t *p1) {
   *p1 = P * (t + 1) / T;
 }
 
-int epilogue_forward(const float *x, int N, size_t P, int C, const float *noise, const float *nw, const float *scale1, const float *shift,
-                     float *y, float *a, float *stats) {
+int epilogue_forward(const float *x, int N, size_t P, int C, const float *bias, const float *noise, const float *nw, const float *scale1,
+                     const float *shift, float *y, float *a, float *stats) {
   int T = threads_for(P * C);
   double *acc = calloc((size_t)T * 2 * C, sizeof(double));
   if (!acc) return -1;
@@ -115,7 +117,7 @@ int epilogue_forward(const float *x, int N, size_t P, int C, const float *noise,
       int t = omp_get_thread_num();
       size_t p0, p1;
       range(P, t, T, &p0, &p1);
-      forward_pass(xn, nn, nw, C, p0, p1, an, acc + (size_t)t * 2 * C, acc + (size_t)t * 2 * C + C);
+      forward_pass(xn, bias, nn, nw, C, p0, p1, an, acc + (size_t)t * 2 * C, acc + (size_t)t * 2 * C + C);
 #pragma omp barrier
 #pragma omp single
       for (int c = 0; c < C; c++) {

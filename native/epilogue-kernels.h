@@ -1,10 +1,10 @@
 /* The fused epilogue's kernels (epilogue-kernels.c); 0 on success, -1 when out of memory. */
 #include <stddef.h>
 
-/* x [N][P][C] (P = H W), noise [N][P] or NULL, nw [C], scale1 and shift [N][C] ->
+/* x [N][P][C] (P = H W), bias [C] or NULL (the preceding convolution's), noise [N][P] or NULL, nw [C], scale1 and shift [N][C] ->
  * y and a [N][P][C] (a: the LeakyReLU output the backward reads), stats [2][N][C] (mean, r). */
-int epilogue_forward(const float *x, int N, size_t P, int C, const float *noise, const float *nw, const float *scale1, const float *shift,
-                     float *y, float *a, float *stats);
+int epilogue_forward(const float *x, int N, size_t P, int C, const float *bias, const float *noise, const float *nw, const float *scale1,
+                     const float *shift, float *y, float *a, float *stats);
 
 /* dy and a [N][P][C], stats and scale1 as above, nw [C] or NULL -> dz [N][P][C], dscale1 and
  * dshift [N][C], and with nw dnoise [N][P] (the gradient of the noise map). */

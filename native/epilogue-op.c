@@ -2,12 +2,13 @@
  * The fused epilogue as two TensorFlow ops (registered beside the Winograd ops, winograd-op.c;
  * src/backend/epilogue-op.ts runs them, src/stylegan/layers.ts uses them in a search):
  *
- *   PulseEpilogue(x [N, H, W, C], noise [N, H, W, 1] or empty, noise_weight [C],
+ *   PulseEpilogue(x [N, H, W, C], bias [C] or empty, noise [N, H, W, 1] or empty, noise_weight [C],
  *                 scale1 [N, .., C], shift [N, .., C]) -> y [N, H, W, C], a [N, H, W, C], stats [2, N, C]
  *   PulseEpilogueGrad(dy [N, H, W, C], a, stats, scale1, noise_weight [C] or empty)
  *                 -> dz [N, H, W, C], dscale1 and dshift (scale1's shape), dnoise [N, H, W, 1] or empty
  *
- * An empty noise map means no noise; an empty noise_weight in the gradient means the noise map is
+ * The bias is the preceding convolution's, added here to save a pass over the maps (a search's is a
+ * constant: no gradient). An empty noise map means no noise; an empty noise_weight in the gradient means the noise map is
  * a constant (no dnoise). The maths is in epilogue-kernels.c.
  */
 #include <stdio.h>
@@ -63,11 +64,15 @@ static void forward_compute(void *kernel, TF_OpKernelContext *ctx) {
   const char *name = "PulseEpilogue";
   char m[256];
   TF_Status *s = TF_NewStatus();
-  TF_Tensor *in[5] = {0}, *out[3] = {0};
-  if (!get_inputs(ctx, in, 5, s)) goto done;
-  TF_Tensor *x = in[0], *noise = in[1], *nw = in[2], *scale1 = in[3], *shift = in[4];
+  TF_Tensor *in[6] = {0}, *out[3] = {0};
+  if (!get_inputs(ctx, in, 6, s)) goto done;
+  TF_Tensor *x = in[0], *bias = in[1], *noise = in[2], *nw = in[3], *scale1 = in[4], *shift = in[5];
   const char *bad = check_shapes(name, x, scale1, "scale1", nw, m, sizeof m);
   if (!bad) bad = check_shapes(name, x, shift, "shift", NULL, m, sizeof m);
+  if (!bad && elements(bias) != 0 && elements(bias) != (size_t)TF_Dim(x, 3)) {
+    snprintf(m, sizeof m, "%s: bias must have %lld values (one per channel) or none, got %zu", name, (long long)TF_Dim(x, 3), elements(bias));
+    bad = m;
+  }
   int N = bad ? 0 : (int)TF_Dim(x, 0), C = bad ? 0 : (int)TF_Dim(x, 3);
   size_t P = bad ? 0 : (size_t)TF_Dim(x, 1) * TF_Dim(x, 2);
   int hasNoise = !bad && elements(noise) != 0;
@@ -85,14 +90,14 @@ static void forward_compute(void *kernel, TF_OpKernelContext *ctx) {
   if (TF_GetCode(s) == TF_OK) out[1] = allocate(ctx, 1, dims, 4, s);
   if (TF_GetCode(s) == TF_OK) out[2] = allocate(ctx, 2, statDims, 3, s);
   if (TF_GetCode(s) != TF_OK || elements(x) == 0) goto done;
-  if (epilogue_forward((const float *)TF_TensorData(x), N, P, C, hasNoise ? (const float *)TF_TensorData(noise) : NULL,
+  if (epilogue_forward((const float *)TF_TensorData(x), N, P, C, elements(bias) ? (const float *)TF_TensorData(bias) : NULL, hasNoise ? (const float *)TF_TensorData(noise) : NULL,
                        hasNoise ? (const float *)TF_TensorData(nw) : NULL, (const float *)TF_TensorData(scale1),
                        (const float *)TF_TensorData(shift), (float *)TF_TensorData(out[0]), (float *)TF_TensorData(out[1]),
                        (float *)TF_TensorData(out[2])) != 0)
     TF_SetStatus(s, TF_RESOURCE_EXHAUSTED, "PulseEpilogue: no memory for the per-thread sums");
 done:
   if (TF_GetCode(s) != TF_OK) TF_OpKernelContext_Failure(ctx, s);
-  for (int i = 0; i < 5; i++) TF_DeleteTensor(in[i]);
+  for (int i = 0; i < 6; i++) TF_DeleteTensor(in[i]);
   for (int i = 0; i < 3; i++) TF_DeleteTensor(out[i]);
   TF_DeleteStatus(s);
 }
@@ -160,11 +165,11 @@ static const char *register_one(const char *name, const char *const *inputs, int
 /* Registers both ops and their CPU kernels; an error message, or NULL. */
 const char *register_epilogue_ops(void) {
   static char message[256];
-  static const char *const fwdIn[] = {"x: float", "noise: float", "noise_weight: float", "scale1: float", "shift: float"};
+  static const char *const fwdIn[] = {"x: float", "bias: float", "noise: float", "noise_weight: float", "scale1: float", "shift: float"};
   static const char *const fwdOut[] = {"y: float", "a: float", "stats: float"};
   static const char *const bwdIn[] = {"dy: float", "a: float", "stats: float", "scale1: float", "noise_weight: float"};
   static const char *const bwdOut[] = {"dz: float", "dscale1: float", "dshift: float", "dnoise: float"};
-  const char *error = register_one("PulseEpilogue", fwdIn, 5, fwdOut, 3, forward_compute, message, sizeof message);
+  const char *error = register_one("PulseEpilogue", fwdIn, 6, fwdOut, 3, forward_compute, message, sizeof message);
   if (!error) error = register_one("PulseEpilogueGrad", bwdIn, 5, bwdOut, 4, backward_compute, message, sizeof message);
   return error;
 }

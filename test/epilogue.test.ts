@@ -128,6 +128,8 @@ describe.each([
       styleBias: tensor('b', [2 * channels], 0.1) as tf.Tensor1D,
     };
     const upstream = tensor('dy', [B, side, side, channels]);
+    // The conv's bias, which the native op adds itself (the reference gets x + bias).
+    const bias = tensor('bias', [channels], 0.5) as tf.Tensor1D;
     const constants = { noiseWeight: true, noise: noiseConstant };
     const map = withNoise ? (noise as tf.Tensor4D) : null;
     // x, the dlatent, and the noise map where it is searched.
@@ -136,11 +138,11 @@ describe.each([
       const all = [x, map, dlatent] as (tf.Tensor | null)[];
       wrt.forEach((k, j) => (all[k] = v[j]));
       const [xi, ni, wi] = all as [tf.Tensor4D, tf.Tensor4D | null, tf.Tensor2D];
-      const y = layer === 'native' ? epilogue(xi, wi, ni, weights, undefined, constants) : epilogueReference(xi, wi, ni, weights);
+      const y = layer === 'native' ? epilogue(xi, wi, ni, weights, undefined, constants, bias) : epilogueReference(tf.add(xi, bias), wi, ni, weights);
       return tf.sum(tf.mul(y, upstream)) as tf.Scalar;
     };
-    const native = epilogue(x as tf.Tensor4D, dlatent as tf.Tensor2D, map, weights, undefined, constants);
-    const reference = epilogueReference(x as tf.Tensor4D, dlatent as tf.Tensor2D, map, weights);
+    const native = epilogue(x as tf.Tensor4D, dlatent as tf.Tensor2D, map, weights, undefined, constants, bias);
+    const reference = epilogueReference(tf.add(x, bias) as tf.Tensor4D, dlatent as tf.Tensor2D, map, weights);
     expect(await relativeError(native, reference), 'values').toBeLessThan(2e-6);
     // The native path really ran: its value is not the tfjs ops' bit for bit.
     expect(Buffer.from((await native.data()).buffer).equals(Buffer.from((await reference.data()).buffer))).toBe(false);
@@ -152,7 +154,7 @@ describe.each([
       expect(await relativeError(nativeGrads[j], referenceGrads[j]), `gradient of ${names[wrt[j]]}`).toBeLessThan(2e-5);
       expect((await tf.max(tf.abs(referenceGrads[j])).data())[0]).toBeGreaterThan(1e-3);
     }
-    tf.dispose([x, noise, noiseWeight, dlatent, weights.styleWeight, weights.styleBias, upstream, native, reference, ...nativeGrads, ...referenceGrads]);
+    tf.dispose([x, noise, noiseWeight, dlatent, bias, weights.styleWeight, weights.styleBias, upstream, native, reference, ...nativeGrads, ...referenceGrads]);
   });
 });
 
@@ -163,10 +165,11 @@ describe('native fused epilogue, bad input', () => {
     const x = tf.zeros([2, 4, 4, 8]) as tf.Tensor4D;
     const nw = tf.zeros([8]) as tf.Tensor1D;
     const style = tf.zeros([2, 1, 1, 8]) as tf.Tensor4D;
-    expect(() => nativeEpilogue(x, null, nw, tf.zeros([2, 1, 1, 6]) as tf.Tensor4D, style)).toThrow(/PulseEpilogue: scale1 must hold one value per image and channel/);
-    expect(() => nativeEpilogue(x, tf.zeros([2, 4, 4, 2]) as tf.Tensor4D, nw, style, style)).toThrow(/PulseEpilogue: a noise map must be \[2, 4, 4, 1\]/);
-    expect(() => nativeEpilogue(tf.zeros([4, 8]) as unknown as tf.Tensor4D, null, nw, style, style)).toThrow(/PulseEpilogue: the maps must be \[n, h, w, channels\]/);
-    const { y, a, stats } = nativeEpilogue(x, null, nw, style, style);
+    expect(() => nativeEpilogue(x, null, null, nw, tf.zeros([2, 1, 1, 6]) as tf.Tensor4D, style)).toThrow(/PulseEpilogue: scale1 must hold one value per image and channel/);
+    expect(() => nativeEpilogue(x, null, tf.zeros([2, 4, 4, 2]) as tf.Tensor4D, nw, style, style)).toThrow(/PulseEpilogue: a noise map must be \[2, 4, 4, 1\]/);
+    expect(() => nativeEpilogue(tf.zeros([4, 8]) as unknown as tf.Tensor4D, null, null, nw, style, style)).toThrow(/PulseEpilogue: the maps must be \[n, h, w, channels\]/);
+    expect(() => nativeEpilogue(x, tf.zeros([6]) as tf.Tensor1D, null, nw, style, style)).toThrow(/PulseEpilogue: bias must have 8 values/);
+    const { y, a, stats } = nativeEpilogue(x, null, null, nw, style, style);
     expect(() => nativeEpilogueGrad(y, { a: tf.zeros([2, 4, 4, 4]) as tf.Tensor4D, stats }, style, null)).toThrow(/PulseEpilogueGrad: a must have dy's shape/);
     tf.dispose([x, nw, style, y, a, stats]);
   });

@@ -429,4 +429,26 @@ describe('an inference network releases the raw filters its layers no longer rea
     net.dispose();
     trainable.dispose();
   });
+
+  it("adds every conv's bias exactly once, where the epilogue takes it over (a search on the native backend) and where not", async () => {
+    // Random weights have zero biases: give every bias a value, so a bias added twice or never shows.
+    const sd = randomSynthesisStateDict(cfg, 'biases', 0.1);
+    for (const [name, t] of sd) if (name.endsWith('.bias')) sd.set(name, { shape: t.shape, data: Float32Array.from(gaussian(name, t.data.length), (v) => 0.5 * v) });
+    const net = Synthesis.fromStateDict(sd, 'random', cfg);
+    const trainable = Synthesis.fromStateDict(sd, 'random', cfg, { trainable: true });
+    const w = tf.tensor3d(gaussian('w', net.numLayers * 512), [1, net.numLayers, 512]);
+    const noise = Array.from({ length: net.numLayers }, (_, i) => {
+      const side = noiseSide(i);
+      return tf.tensor4d(gaussian(`n${i}`, side * side), [1, side, side, 1]);
+    });
+    const [a, b] = [net.forward(w, noise), trainable.forward(w, noise)];
+    expect(maxAbsErrorRatio(await a.data(), await b.data())).toBeLessThan(1e-5);
+    // With the biases zeroed the image differs: they matter here.
+    const zeroed = new Map([...sd].map(([k, t]) => [k, k.endsWith('conv1.bias') || k.endsWith('conv0_up.bias') ? { shape: t.shape, data: new Float32Array(t.data.length) } : t]));
+    const plain = Synthesis.fromStateDict(zeroed, 'random', cfg);
+    const c = plain.forward(w, noise);
+    expect(maxAbsErrorRatio(await c.data(), await b.data())).toBeGreaterThan(1e-2);
+    tf.dispose([w, ...noise, a, b, c]);
+    [net, trainable, plain].forEach((n) => n.dispose());
+  });
 });

@@ -79,7 +79,7 @@ function registerKernels(ops: Readonly<Record<string, readonly string[]>>, outpu
 
 /** The fused epilogue's ops (native/epilogue-op.c), their inputs and output counts. */
 const EPILOGUE_OPS: Readonly<Record<string, readonly string[]>> = {
-  PulseEpilogue: ['x', 'noise', 'noiseWeight', 'scale1', 'shift'],
+  PulseEpilogue: ['x', 'bias', 'noise', 'noiseWeight', 'scale1', 'shift'],
   PulseEpilogueGrad: ['dy', 'a', 'stats', 'scale1', 'noiseWeight'],
 };
 const EPILOGUE_OUTPUTS = { PulseEpilogue: 3, PulseEpilogueGrad: 4 };
@@ -168,18 +168,21 @@ const EMPTY = (): tf.Tensor1D => tf.tensor1d([], 'float32');
 
 /**
  * The epilogue (noise, LeakyReLU(0.2), instance norm, style) in one native op: y, and what the
- * backward reads. `noise` [n, h, w, 1] with its per-channel strength, or null for none; `scale1`
- * and `shift` [n, 1, 1, c]. The maths: native/epilogue-kernels.c.
+ * backward reads. `bias` [c] is the preceding convolution's (added first, as a constant), or
+ * null; `noise` [n, h, w, 1] with its per-channel strength, or null for none; `scale1` and
+ * `shift` [n, 1, 1, c]. The maths: native/epilogue-kernels.c.
  */
 export function nativeEpilogue(
   x: tf.Tensor4D,
+  bias: tf.Tensor1D | null,
   noise: tf.Tensor4D | null,
   noiseWeight: tf.Tensor1D,
   scale1: tf.Tensor4D,
   shift: tf.Tensor4D,
 ): { readonly y: tf.Tensor4D } & NativeEpilogueSaved {
-  const none = noise ? null : EMPTY();
-  const [y, a, stats] = tf.engine().runKernel('PulseEpilogue', { x, noise: noise ?? none!, noiseWeight, scale1, shift }, {}) as tf.Tensor[];
+  const none = bias && noise ? null : EMPTY();
+  const inputs = { x, bias: bias ?? none!, noise: noise ?? none!, noiseWeight, scale1, shift };
+  const [y, a, stats] = tf.engine().runKernel('PulseEpilogue', inputs, {}) as tf.Tensor[];
   none?.dispose();
   return { y: y as tf.Tensor4D, a: a as tf.Tensor4D, stats: stats as tf.Tensor3D };
 }

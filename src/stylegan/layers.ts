@@ -77,29 +77,42 @@ export function epilogue(
   weights: EpilogueWeights,
   probe?: { readonly layer: number; readonly see: PreActivationProbe },
   constants: EpilogueConstants = {},
+  inputBias?: tf.Tensor1D,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const { scale1, shift } = styleOf(dlatent, weights, x.shape[3]);
     // A search (the noise strength frozen) on the native backend takes the native op, unless a
     // probe wants the pre-activation, which that op never makes.
     if (constants.noiseWeight && !probe && nativeEpilogueStatus().available) {
-      return nativeFusedEpilogue(x, noise, weights.noiseWeight, scale1, shift, constants.noise ?? false);
+      return nativeFusedEpilogue(x, inputBias ?? null, noise, weights.noiseWeight, scale1, shift, constants.noise ?? false);
     }
-    if (noise) return fusedEpilogueWithNoise(x, noise, weights.noiseWeight, scale1, shift, probe, constants);
-    return fusedEpilogue(x, scale1, shift, probe);
+    const biased = inputBias ? (tf.add(x, inputBias) as tf.Tensor4D) : x;
+    if (noise) return fusedEpilogueWithNoise(biased, noise, weights.noiseWeight, scale1, shift, probe, constants);
+    return fusedEpilogue(biased, scale1, shift, probe);
   });
+}
+
+/**
+ * Whether a synthesis conv leaves its (constant) bias to the epilogue after it, which adds it in
+ * the native op's first pass instead of a pass of its own: in a search (frozen weights) where
+ * that op runs. The conv (EqualizedConv2d, UpscaleConv) and the epilogue (StyledEpilogue) both
+ * ask this, so the bias is added exactly once; `epilogue` adds an `inputBias` on every path.
+ */
+export function epilogueTakesConvBias(trainable: boolean): boolean {
+  return !trainable && nativeEpilogueStatus().available;
 }
 
 /**
  * The epilogue of a search as the native ops (backend/winograd-addon.ts, native/epilogue-kernels.c):
  * two passes over the maps forward and two backward where the tfjs ops below take about a dozen
- * kernels each way. The noise strength is a constant; the noise map is one unless it is searched
+ * kernels each way. The noise strength and the conv bias are constants; the noise map is one unless it is searched
  * (`noiseConstant` false), and then its gradient comes from the same backward pass. The moments
  * are summed in double (tfjs: float), so values differ from `epilogueReference` by float
  * rounding (test/epilogue.test.ts bounds it; the parity cases judge it).
  */
 function nativeFusedEpilogue(
   x: tf.Tensor4D,
+  bias: tf.Tensor1D | null,
   noise: tf.Tensor4D | null,
   noiseWeight: tf.Tensor1D,
   scale1: tf.Tensor4D,
@@ -112,7 +125,7 @@ function nativeFusedEpilogue(
     const given = args.slice(0, inputs.length) as tf.Tensor4D[];
     const save = args[inputs.length] as tf.GradSaveFunc;
     const [s1, sh] = given.slice(-2);
-    const { y, a, stats } = nativeEpilogue(given[0], searchedNoise ? given[1] : noise, noiseWeight, s1, sh);
+    const { y, a, stats } = nativeEpilogue(given[0], bias, searchedNoise ? given[1] : noise, noiseWeight, s1, sh);
     save([a, stats, s1]);
     return {
       value: y,

@@ -28,10 +28,12 @@ export function synthesisLayers(cfg: SynthesisConfig): SynthesisLayers {
     const p = `blocks.${blockName(i)}`;
     const [style1, style2] = [2 * i, 2 * i + 1];
     // Block 0 names its conv `conv`, the others `conv1` (after `conv0_up`), as the official modules do.
+    // In a search each conv's bias is added by the epilogue after it (layers.ts, epilogueTakesConvBias).
     if (i > 0) layers.push(new UpscaleConv(`${p}.conv0_up`, channels[i - 1], c, 2 ** (i + 2)));
-    layers.push(new StyledEpilogue(`${p}.epi1`, style1, c, d));
-    layers.push(new EqualizedConv2d(i === 0 ? `${p}.conv` : `${p}.conv1`, c, c, { kernel: 3, gain: Math.SQRT2, padding: 'same', side: 2 ** (i + 2) }));
-    layers.push(new StyledEpilogue(`${p}.epi2`, style2, c, d));
+    layers.push(new StyledEpilogue(`${p}.epi1`, style1, c, d, i > 0 ? `${p}.conv0_up.bias` : undefined));
+    const conv = i === 0 ? `${p}.conv` : `${p}.conv1`;
+    layers.push(new EqualizedConv2d(conv, c, c, { kernel: 3, gain: Math.SQRT2, padding: 'same', side: 2 ** (i + 2), biasToEpilogue: true }));
+    layers.push(new StyledEpilogue(`${p}.epi2`, style2, c, d, `${conv}.bias`));
   });
   layers.push(new EqualizedConv2d('torgb', channels[channels.length - 1], cfg.numChannels, { kernel: 1, gain: 1, padding: 'valid' }));
   return { input, layers };

@@ -9,6 +9,7 @@ import type { Weights } from '../weights.js';
 import { conv2dWinogradFrozen, linearOps } from '../frozen-ops.js';
 import { inputGradientFilter } from '../conv-input-gradient.js';
 import { winogradFilter, winogradSupports } from '../../backend/winograd-addon.js';
+import { epilogueTakesConvBias } from '../layers.js';
 import type { SynthesisLayer } from './synthesis-layer.js';
 
 export interface EqualizedConvOptions {
@@ -23,6 +24,8 @@ export interface EqualizedConvOptions {
   readonly leakyRelu?: boolean;
   /** The side of the maps it runs on, where fixed (the synthesis network's): a search takes the Winograd ops from WINOGRAD_MIN_SIDE up. */
   readonly side?: number;
+  /** An epilogue follows that adds this conv's bias itself where it can (layers.ts, epilogueTakesConvBias). Default false. */
+  readonly biasToEpilogue?: boolean;
 }
 
 export class EqualizedConv2d implements SynthesisLayer {
@@ -32,6 +35,7 @@ export class EqualizedConv2d implements SynthesisLayer {
   private readonly padding: 'same' | 'valid';
   private readonly leakyRelu: boolean;
   private readonly side: number;
+  private readonly biasToEpilogue: boolean;
   /** Inference only: the input-gradient filter of the frozen conv (frozen-ops.ts), made by prepare(). */
   private gradientFilter?: tf.Tensor4D;
   /** Inference only, where the Winograd ops run this conv: the filter in their domain (it serves the backward too). */
@@ -45,6 +49,7 @@ export class EqualizedConv2d implements SynthesisLayer {
     this.padding = options.padding;
     this.leakyRelu = options.leakyRelu ?? false;
     this.side = options.side ?? 0;
+    this.biasToEpilogue = options.biasToEpilogue ?? false;
   }
 
   prepare(weights: Weights): readonly string[] {
@@ -66,7 +71,7 @@ export class EqualizedConv2d implements SynthesisLayer {
       !weights.trainable && this.winogradFilter
         ? conv2dWinogradFrozen(x, this.winogradFilter)
         : ops.conv(x, weights.get(this.weight.name) as tf.Tensor4D, this.padding, weights.trainable ? undefined : this.gradientFilter);
-    if (this.bias) y = ops.addBias(y, weights.get(this.bias.name));
+    if (this.bias && !(this.biasToEpilogue && epilogueTakesConvBias(weights.trainable))) y = ops.addBias(y, weights.get(this.bias.name));
     return this.leakyRelu ? tf.leakyRelu(y, 0.2) : y;
   }
 

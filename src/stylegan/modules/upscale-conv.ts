@@ -10,10 +10,11 @@
  * per input pixel and channel pair, where the upscale and 3x3 conv take 36, forward and
  * backward alike. Below 128 px it rounds differently from the official unfused ops, by about
  * as much as the frozen ops' reordered sums do (the parity cases judge it). Training keeps the
- * official form.
+ * official form. An epilogue always follows it: in a search where the native epilogue runs, that
+ * epilogue adds this bias (synthesis-layers.ts; layers.ts, epilogueTakesConvBias).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { upscale2x } from '../layers.js';
+import { epilogueTakesConvBias, upscale2x } from '../layers.js';
 import { type ParamDecl, ZEROS, convWeight, vector } from '../param-decl.js';
 import type { Weights } from '../weights.js';
 import { linearOps, subPixelFilters, upscaleConvWinogradFrozen } from '../frozen-ops.js';
@@ -146,7 +147,9 @@ export class UpscaleConv implements SynthesisLayer {
       const k = this.prepared!;
       const ops = linearOps(false);
       const y = k.winograd ? upscaleConvWinogradFrozen(x, k.winograd) : ops.convTranspose(x, k.searchFused!, outShape, k.subPixel);
-      return ops.addBias(ops.blur(y, k.blur, k.blurReversed), weights.get(this.bias.name));
+      const blurred = ops.blur(y, k.blur, k.blurReversed);
+      // The epilogue after it adds the bias in its own first pass where it can.
+      return epilogueTakesConvBias(false) ? blurred : ops.addBias(blurred, weights.get(this.bias.name));
     }
     // Trained weights change every step, so the filters are rebuilt inside the forward (and differentiated).
     const k = this.filters(weights);
