@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "tf-kernel-api.h"
 
 #define DECLARE(S)                                                                                      \
@@ -63,7 +62,6 @@ static const Isa *isa = NULL;
  * is built, src/backend/host-memory.ts) it comes from the heap, whose free blocks the next call
  * and TensorFlow's own tensors reuse, so it costs no page faults and holds no memory between
  * convolutions, where a buffer kept for all calls would add its size to every peak. */
-
 
 static void *create_kernel(TF_OpKernelConstruction *ctx) { return NULL; }
 static void delete_kernel(void *kernel) {}
