@@ -407,6 +407,14 @@ describe('Synthesis gradient w.r.t. dlatents vs central finite differences', () 
 
 describe('an inference network releases the raw filters its layers no longer read', () => {
   const cfg: SynthesisConfig = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: 32, fmapBase: 256, fmapMax: 64 };
+  /** One dlatent and one noise map per layer, from fixed seeds. */
+  const seededInputs = (layers: number) => ({
+    w: tf.tensor3d(gaussian('w', layers * 512), [1, layers, 512]),
+    noise: Array.from({ length: layers }, (_, i) => {
+      const side = noiseSide(i);
+      return tf.tensor4d(gaussian(`n${i}`, side * side), [1, side, side, 1]);
+    }),
+  });
 
   it('the upscale convs (always: their fused and sub-pixel filters replace them), and reading one names it', async () => {
     const sd = randomSynthesisStateDict(cfg, 'release', 0.1);
@@ -417,11 +425,7 @@ describe('an inference network releases the raw filters its layers no longer rea
     expect(net.weights.get('blocks.8x8.conv0_up.bias').shape).toEqual([net.weights.get('blocks.8x8.conv0_up.bias').shape[0]]);
     await expect(net.toStateDict()).rejects.toThrow(/released: this network was built for inference/);
     // The image is the one the trainable network (which releases nothing) draws.
-    const w = tf.tensor3d(gaussian('w', net.numLayers * 512), [1, net.numLayers, 512]);
-    const noise = Array.from({ length: net.numLayers }, (_, i) => {
-      const side = noiseSide(i);
-      return tf.tensor4d(gaussian(`n${i}`, side * side), [1, side, side, 1]);
-    });
+    const { w, noise } = seededInputs(net.numLayers);
     const [a, b] = [net.forward(w, noise), trainable.forward(w, noise)];
     expect(maxAbsErrorRatio(await a.data(), await b.data())).toBeLessThan(1e-5);
     expect((await trainable.toStateDict()).size).toBe(sd.size);
@@ -436,11 +440,7 @@ describe('an inference network releases the raw filters its layers no longer rea
     for (const [name, t] of sd) if (name.endsWith('.bias')) sd.set(name, { shape: t.shape, data: Float32Array.from(gaussian(name, t.data.length), (v) => 0.5 * v) });
     const net = Synthesis.fromStateDict(sd, 'random', cfg);
     const trainable = Synthesis.fromStateDict(sd, 'random', cfg, { trainable: true });
-    const w = tf.tensor3d(gaussian('w', net.numLayers * 512), [1, net.numLayers, 512]);
-    const noise = Array.from({ length: net.numLayers }, (_, i) => {
-      const side = noiseSide(i);
-      return tf.tensor4d(gaussian(`n${i}`, side * side), [1, side, side, 1]);
-    });
+    const { w, noise } = seededInputs(net.numLayers);
     const [a, b] = [net.forward(w, noise), trainable.forward(w, noise)];
     expect(maxAbsErrorRatio(await a.data(), await b.data())).toBeLessThan(1e-5);
     // With the biases zeroed the image differs: they matter here.
