@@ -37,7 +37,7 @@ export interface SessionInputs {
 /** The backend before the lock; the PULSE model and ESRGAN under it, only when a pending run needs them. */
 export async function openBenchmarkSession(inputs: SessionInputs): Promise<RunSession<BenchRun, BenchResultLine>> {
   const { options, manifest, config, log } = inputs;
-  const backend = await initBackend(options.backend);
+  const backend = await initBackend(options.backend, { solutionsPerStep: config.pulse?.duplicates });
   log(`backend: ${backend.description}`);
   const shardText = shardLabel(options.shard);
   const down = new BicubicDownsampler(config.factor);

@@ -48,7 +48,7 @@ export function registerDemo(program: Command): void {
     .option('--steps <n>', 'PULSE steps', integerFlag('steps', { min: 1 }), 100)
     .action(async (flags: DemoFlags, cmd: Command) => {
       const start = performance.now();
-      const backend = await initBackend(backendRequest(cmd));
+      const backend = await initBackend(backendRequest(cmd), { solutionsPerStep: flags.duplicates });
       process.stderr.write(`backend: ${backend.description}\n`);
       const model = await loadModel(flags.model ?? defaultModelPath());
       const R = model.synthesis.config.resolution;

@@ -83,7 +83,7 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
   const out = flags.out ? resolve(flags.out) : undefined;
   if (out && existsSync(out) && !flags.force) throw new Error(`${out} already exists; pass --force to overwrite, or choose another --out`);
   const started = new Date();
-  const backend = await initBackend(flags.backend);
+  const backend = await initBackend(flags.backend, { solutionsPerStep: flags.pulseFaces > 0 ? flags.duplicates : undefined });
   process.stderr.write(`backend: ${backend.description}\n`);
   const modelPath = flags.model ?? defaultModelPath();
   const model = await loadModel(modelPath, { gaussianFit: flags.gaussianFit });

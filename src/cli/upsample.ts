@@ -194,7 +194,7 @@ export interface UpsampleFlags extends PulseFlagValues {
 
 export async function upsample(inputs: string[], flags: UpsampleFlags): Promise<UpsampleOutcome[]> {
   const options = pulseOptionsFromFlags(flags);
-  const backend = await initBackend(flags.backend);
+  const backend = await initBackend(flags.backend, { solutionsPerStep: options.duplicates });
   process.stderr.write(`backend: ${backend.description}\n`);
   const modelPath = flags.model ?? defaultModelPath();
   const model = await loadModel(modelPath, { gaussianFit: flags.gaussianFit });

@@ -31,6 +31,8 @@ export interface BenchResult {
   glibc_tunables: string;
   /** MB of the TensorFlow library's clean pages handed back at start-up (src/backend/library-pages.ts); 0 when none were. */
   library_pages_released_mb: number;
+  /** Where the native backend's tensors come from: bfc, malloc, or user (TF_CPU_ALLOCATOR_USE_BFC as set); "" off the native backend. */
+  tensor_allocator: string;
 }
 
 export interface BenchOptions {
@@ -50,7 +52,7 @@ export interface BenchOptions {
 
 /** The backend, a random-weight generator of the asked size, a unit Gaussian fit and a noise target. */
 export async function benchSetup(o: BenchOptions) {
-  const backend = await initBackend(o.backend);
+  const backend = await initBackend(o.backend, { solutionsPerStep: o.batch });
   const cfg = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: o.res, fmapBase: o.fmapBase };
   // As loadModel builds a file's model (host-memory.ts).
   const synthesis = await buildReleasingLeftovers(() => Synthesis.fromStateDict(randomSynthesisStateDict(cfg, 1, 0.1), 'random weights', cfg));
@@ -98,6 +100,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     tensors_after: tensorsAfter,
     glibc_tunables: process.env.GLIBC_TUNABLES ?? '',
     library_pages_released_mb: backend.libraryPages?.released ? Math.round(backend.libraryPages.residentMb) : 0,
+    tensor_allocator: backend.tensorAllocator?.allocator ?? '',
   };
 }
 
