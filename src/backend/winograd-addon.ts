@@ -132,12 +132,15 @@ export function nativeEpilogueStatus(): { readonly available: true } | { readonl
 /**
  * The smallest map side at which a search takes the Winograd ops. Winograd reads a larger filter
  * (16/9 of the 3x3 filter; 36/16 of the four 2x2 sub-pixel filters) for fewer multiplies per
- * output, so on small maps, where reading a layer's weights from memory costs more than its
- * multiplies, TensorFlow's direct convolution is faster (measured inside a 64 px step,
- * docs/performance.md "Sixth round").
+ * output, so on the smallest maps, where reading a layer's weights from memory costs more than
+ * its multiplies, TensorFlow's direct convolution is faster: at 4 px one solution's 3x3 conv and
+ * its gradient took 1.1 ms direct against 2.4 by Winograd. From 8 px up Winograd is as fast for
+ * one solution and faster for a batch (at 8 px, four solutions: 6.4 against 11.9 ms for the 3x3,
+ * 16.3 against 23.7 for the upscale; inside a 64 px step of four, 30-60 ms less in the
+ * convolutions than with the earlier 16 and 32 px thresholds; docs/performance.md "Eighth round").
  */
-export const WINOGRAD_MIN_SIDE = 16;
-export const WINOGRAD_UPSCALE_MIN_SIDE = 32;
+export const WINOGRAD_MIN_SIDE = 8;
+export const WINOGRAD_UPSCALE_MIN_SIDE = 8;
 
 /**
  * Whether a search may run the convolution by `filterShape` [kh, kw, in, out] ('same', stride 1)

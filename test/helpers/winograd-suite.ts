@@ -109,7 +109,7 @@ export async function defineWinogradSuite(isa?: 'avx2'): Promise<void> {
       tf.dispose([g, x, u]);
     });
 
-    it('says which convolutions it takes: 3x3, same padding, maps from 16 px, channels in multiples of the panel width', () => {
+    it(`says which convolutions it takes: 3x3, same padding, maps from ${WINOGRAD_MIN_SIDE} px, channels in multiples of the panel width`, () => {
       expect(winogradSupports([3, 3, 512, 512], 'same', 32)).toBe(true);
       expect(winogradSupports([3, 3, 512, 512], 'same', WINOGRAD_MIN_SIDE / 2)).toBe(false);
       expect(winogradSupports([3, 3, 512, 512], 'valid', 32)).toBe(false);
