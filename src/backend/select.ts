@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './register-gradients.js';
 import { registerWasmGradientKernels } from './wasm-kernels.js';
 import { type LibraryPagesResult, releaseLibraryPages } from './library-pages.js';
-import { type TensorAllocatorChoice, applyTensorAllocator, chooseTensorAllocator } from './tensor-allocator.js';
+import { type StepSize, type TensorAllocatorChoice, applyTensorAllocator, chooseTensorAllocator } from './tensor-allocator.js';
 
 /** What a user may put in PULSE_BACKEND (or `--backend`). */
 export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -59,11 +59,11 @@ export interface InitBackendOptions {
   /** How backend packages are imported (default: `import(name)`). */
   readonly importModule?: ModuleLoader;
   /**
-   * Solutions each step will optimise at once (PULSE's duplicates, a benchmark's batch): more
-   * than one selects TensorFlow's BFC allocator on the native backend (tensor-allocator.ts).
-   * Read only by the call that starts the backend.
+   * What each step will allocate (solutions at once, the generator's largest map): a batch, or
+   * maps past malloc's mmap ceiling, select TensorFlow's BFC allocator on the native backend
+   * (tensor-allocator.ts). Read only by the call that starts the backend.
    */
-  readonly solutionsPerStep?: number;
+  readonly stepSize?: StepSize;
 }
 
 interface Candidate {
@@ -85,7 +85,7 @@ function prepareNative(options: InitBackendOptions): TensorAllocatorChoice {
   // TensorFlow's C++ start-up chatter (CPU feature notices) is not for PULSE's users.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   // Once: where tfjs-node-gpu was tried first, tfjs-node must not read our own setting as the user's.
-  nativeAllocator ??= applyTensorAllocator(options.solutionsPerStep);
+  nativeAllocator ??= applyTensorAllocator(options.stepSize ?? {});
   return nativeAllocator;
 }
 let nativeAllocator: TensorAllocatorChoice | undefined;
@@ -210,7 +210,7 @@ async function select(wanted: BackendRequest, importModule: ModuleLoader, option
  */
 export async function initBackend(request: string | undefined = process.env.PULSE_BACKEND, options: InitBackendOptions = {}): Promise<BackendInfo> {
   const wanted = parseBackendRequest(request);
-  chooseTensorAllocator(options.solutionsPerStep, {}); // a bad count is the caller's error, not a backend's
+  chooseTensorAllocator(options.stepSize ?? {}, {}); // a bad size is the caller's error, not a backend's
   if (active) {
     if (satisfies(active, wanted)) return activeBackend();
     throw new Error(`backend already initialised as ${active.description}; cannot switch to '${wanted}' in the same process`);

@@ -5,7 +5,7 @@
  */
 import { initBackend } from '../backend/select.js';
 import type { NiqeParams } from '../metrics/niqe-model.js';
-import { type LoadedModel, loadModel } from '../model/model.js';
+import { type LoadedModel, loadModel, searchStepSize } from '../model/model.js';
 import { BicubicDownsampler } from '../pulse/bicubic.js';
 import { warmUpPulse } from '../pulse/warm-up.js';
 import type { RunSession } from '../run-store/loop.js';
@@ -37,7 +37,7 @@ export interface SessionInputs {
 /** The backend before the lock; the PULSE model and ESRGAN under it, only when a pending run needs them. */
 export async function openBenchmarkSession(inputs: SessionInputs): Promise<RunSession<BenchRun, BenchResultLine>> {
   const { options, manifest, config, log } = inputs;
-  const backend = await initBackend(options.backend, { solutionsPerStep: config.pulse?.duplicates });
+  const backend = await initBackend(options.backend, { stepSize: config.pulse && config.model ? searchStepSize(config.model, config.pulse.duplicates) : {} });
   log(`backend: ${backend.description}`);
   const shardText = shardLabel(options.shard);
   const down = new BicubicDownsampler(config.factor);

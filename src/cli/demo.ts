@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { initBackend } from '../backend/select.js';
-import { loadModel } from '../model/model.js';
+import { loadModel, searchStepSize } from '../model/model.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { repoRoot } from '../util/repo-root.js';
 import { generatedTarget } from '../model/generated-target.js';
@@ -48,9 +48,10 @@ export function registerDemo(program: Command): void {
     .option('--steps <n>', 'PULSE steps', integerFlag('steps', { min: 1 }), 100)
     .action(async (flags: DemoFlags, cmd: Command) => {
       const start = performance.now();
-      const backend = await initBackend(backendRequest(cmd), { solutionsPerStep: flags.duplicates });
+      const modelPath = flags.model ?? defaultModelPath();
+      const backend = await initBackend(backendRequest(cmd), { stepSize: searchStepSize(modelPath, flags.duplicates) });
       process.stderr.write(`backend: ${backend.description}\n`);
-      const model = await loadModel(flags.model ?? defaultModelPath());
+      const model = await loadModel(modelPath);
       const R = model.synthesis.config.resolution;
       const { factor, seed } = flags;
       const options = resolveOptions({ seed, duplicates: flags.duplicates, steps: flags.steps });

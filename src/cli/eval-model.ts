@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { initBackend } from '../backend/select.js';
 import { defaultModelPath } from '../model/default-model.js';
-import { loadModel } from '../model/model.js';
+import { loadModel, searchStepSize } from '../model/model.js';
 import { faceAnalyzerInfo } from '../eval/face-analysis.js';
 import { type ModelEvaluation, type RealFaceConvention, conventionOf, evaluateModel } from '../eval/evaluate-model.js';
 import { appendHistory, historyEntry } from '../eval/history.js';
@@ -83,9 +83,10 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
   const out = flags.out ? resolve(flags.out) : undefined;
   if (out && existsSync(out) && !flags.force) throw new Error(`${out} already exists; pass --force to overwrite, or choose another --out`);
   const started = new Date();
-  const backend = await initBackend(flags.backend, { solutionsPerStep: flags.pulseFaces > 0 ? flags.duplicates : undefined });
-  process.stderr.write(`backend: ${backend.description}\n`);
   const modelPath = flags.model ?? defaultModelPath();
+  // Sampling alone makes one image at a time: the allocator follows the PULSE searches, if any.
+  const backend = await initBackend(flags.backend, { stepSize: flags.pulseFaces > 0 ? searchStepSize(modelPath, flags.duplicates) : {} });
+  process.stderr.write(`backend: ${backend.description}\n`);
   const model = await loadModel(modelPath, { gaussianFit: flags.gaussianFit });
   const datasetDir = resolve(flags.dataset);
   const convention = flags.convention ?? conventionOf(model.metadata);

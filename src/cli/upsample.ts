@@ -8,7 +8,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendInfo, explainBackendError, initBackend } from '../backend/select.js';
-import { type LoadedModel, loadModel } from '../model/model.js';
+import { type LoadedModel, loadModel, searchStepSize } from '../model/model.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { type RgbImage, imageFromNhwc, readImage, writePng } from '../io/image.js';
 import { factorFor, runPulse, type PulseResult } from '../pulse/run.js';
@@ -194,9 +194,9 @@ export interface UpsampleFlags extends PulseFlagValues {
 
 export async function upsample(inputs: string[], flags: UpsampleFlags): Promise<UpsampleOutcome[]> {
   const options = pulseOptionsFromFlags(flags);
-  const backend = await initBackend(flags.backend, { solutionsPerStep: options.duplicates });
-  process.stderr.write(`backend: ${backend.description}\n`);
   const modelPath = flags.model ?? defaultModelPath();
+  const backend = await initBackend(flags.backend, { stepSize: searchStepSize(modelPath, options.duplicates) });
+  process.stderr.write(`backend: ${backend.description}\n`);
   const model = await loadModel(modelPath, { gaussianFit: flags.gaussianFit });
   process.stderr.write(`model: ${model.source} (${model.synthesis.config.resolution} px); seed ${options.seed}\n`);
   const outDir = resolve(flags.out);

@@ -7,12 +7,14 @@
  *  - a single synthesis checkpoint `.pt` (siblings `mapping.pt`/`gaussian_fit.pt` used when present).
  * Every tensor is checked before the networks are built; nothing half-loaded is returned.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { StateDict } from '../io/state-dict.js';
 import { loadTorchCheckpoint } from '../io/torch-checkpoint.js';
 import { readModelDir } from '../io/model-format.js';
 import { buildReleasingLeftovers } from '../backend/host-memory.js';
+import type { StepSize } from '../backend/tensor-allocator.js';
+import { type SynthesisConfig, largestMapFloats } from '../stylegan/config.js';
 import {
   type LoadedModel,
   type ModelFiles,
@@ -51,6 +53,22 @@ export async function readModelFiles(path: string, extra: { gaussianFit?: string
     files = { ...files, gaussianFit: gaussianFitFromStateDict(await loadTorchCheckpoint(extra.gaussianFit), extra.gaussianFit) };
   }
   return files;
+}
+
+/**
+ * What a search on the model at `path` will allocate per step, known before the backend starts
+ * (it picks its allocator then: backend/tensor-allocator.ts): the solutions, and the largest map
+ * from the model.json's config. A .pt checkpoint's config comes from its tensors, so it gives no
+ * map size; nor does a model.json that cannot be read (loading it reports why).
+ */
+export function searchStepSize(path: string, solutionsPerStep: number): StepSize {
+  try {
+    const config = (JSON.parse(readFileSync(join(resolve(path), 'model.json'), 'utf8')) as { config?: { synthesis?: SynthesisConfig } }).config?.synthesis;
+    if (config) return { solutionsPerStep, largestMapBytes: 4 * largestMapFloats(config) };
+  } catch {
+    // no model.json, or not readable: the load says so
+  }
+  return { solutionsPerStep };
 }
 
 /** Loads a model from any supported form (see the file comment). */

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/select.js';
 import { Synthesis } from '../stylegan/synthesis.js';
 import { randomSynthesisStateDict } from '../stylegan/random-weights.js';
-import { DEFAULT_SYNTHESIS_CONFIG } from '../stylegan/config.js';
+import { DEFAULT_SYNTHESIS_CONFIG, largestMapFloats } from '../stylegan/config.js';
 import { runPulse } from '../pulse/run.js';
 import { resolveOptions } from '../pulse/options.js';
 import { gaussian } from '../util/random.js';
@@ -52,8 +52,8 @@ export interface BenchOptions {
 
 /** The backend, a random-weight generator of the asked size, a unit Gaussian fit and a noise target. */
 export async function benchSetup(o: BenchOptions) {
-  const backend = await initBackend(o.backend, { solutionsPerStep: o.batch });
   const cfg = { ...DEFAULT_SYNTHESIS_CONFIG, resolution: o.res, fmapBase: o.fmapBase };
+  const backend = await initBackend(o.backend, { stepSize: { solutionsPerStep: o.batch, largestMapBytes: 4 * largestMapFloats(cfg) } });
   // As loadModel builds a file's model (host-memory.ts).
   const synthesis = await buildReleasingLeftovers(() => Synthesis.fromStateDict(randomSynthesisStateDict(cfg, 1, 0.1), 'random weights', cfg));
   const low = o.res / o.factor;

@@ -66,6 +66,11 @@ export function blockChannels(cfg: SynthesisConfig): number[] {
   return out;
 }
 
+/** Floats in the synthesis network's largest feature map of one image (side^2 x channels over its blocks). */
+export function largestMapFloats(cfg: SynthesisConfig): number {
+  return Math.max(...blockChannels(cfg).map((channels, i) => 4 ** (i + 2) * channels));
+}
+
 /** Side of noise map `layer` (0-based): 4, 4, 8, 8, 16, ... */
 export function noiseSide(layer: number): number {
   return 2 ** (Math.floor(layer / 2) + 2);
