@@ -38,10 +38,11 @@ export interface StepSize {
 /** TensorFlow's switch between malloc and BFC for CPU tensors (read once per process). */
 export const TF_BFC_SWITCH = 'TF_CPU_ALLOCATOR_USE_BFC';
 
-/** Whether the allocator was chosen here, left to the user, or left at TensorFlow's default. */
-export type TensorAllocatorChoice =
-  | { readonly allocator: 'bfc' | 'malloc'; readonly why: string }
-  | { readonly allocator: 'user'; readonly why: string };
+/** The allocator chosen here (bfc, or malloc by leaving TensorFlow's default), or `user` where the user set the switch; and why. */
+export interface TensorAllocatorChoice {
+  readonly allocator: 'bfc' | 'malloc' | 'user';
+  readonly why: string;
+}
 
 /**
  * The allocator for a process whose steps have `size` (fields left out: not known, e.g. a
