@@ -84,8 +84,8 @@ export async function evalModel(flags: EvalModelFlags): Promise<Record<string, u
   if (out && existsSync(out) && !flags.force) throw new Error(`${out} already exists; pass --force to overwrite, or choose another --out`);
   const started = new Date();
   const modelPath = flags.model ?? defaultModelPath();
-  // Sampling alone makes one image at a time: the allocator follows the PULSE searches, if any.
-  const backend = await initBackend(flags.backend, { stepSize: flags.pulseFaces > 0 ? searchStepSize(modelPath, flags.duplicates) : {} });
+  // The allocator follows the PULSE searches, if any (--pulse-batch faces of --duplicates solutions a step).
+  const backend = await initBackend(flags.backend, { stepSize: flags.pulseFaces > 0 ? searchStepSize(modelPath, flags.duplicates * flags.pulseBatch) : {} });
   process.stderr.write(`backend: ${backend.description}\n`);
   const model = await loadModel(modelPath, { gaussianFit: flags.gaussianFit });
   const datasetDir = resolve(flags.dataset);
