@@ -18,11 +18,12 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { releaseMemoryAddon } from './release-memory-addon.js';
+import { MALLOC_MMAP_CEILING_BYTES } from './tensor-allocator.js';
 
 /** While building: blocks of this size and up come from mmap and go back to the system when freed. */
 const BUILD_MMAP_THRESHOLD = 1 << 20;
 /** Afterwards: glibc's own ceiling for its dynamic threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX). */
-const SEARCH_MMAP_THRESHOLD = 32 << 20;
+const SEARCH_MMAP_THRESHOLD = MALLOC_MMAP_CEILING_BYTES;
 
 type Collect = () => void;
 let collect: Collect | undefined;

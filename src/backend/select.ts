@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './register-gradients.js';
 import { registerWasmGradientKernels } from './wasm-kernels.js';
 import { type LibraryPagesResult, releaseLibraryPages } from './library-pages.js';
-import { type StepSize, type TensorAllocatorChoice, applyTensorAllocator, chooseTensorAllocator } from './tensor-allocator.js';
+import { type StepSize, type TensorAllocatorChoice, applyTensorAllocator, checkStepSize } from './tensor-allocator.js';
 
 /** What a user may put in PULSE_BACKEND (or `--backend`). */
 export type BackendRequest = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -210,7 +210,7 @@ async function select(wanted: BackendRequest, importModule: ModuleLoader, option
  */
 export async function initBackend(request: string | undefined = process.env.PULSE_BACKEND, options: InitBackendOptions = {}): Promise<BackendInfo> {
   const wanted = parseBackendRequest(request);
-  chooseTensorAllocator(options.stepSize ?? {}, {}); // a bad size is the caller's error, not a backend's
+  checkStepSize(options.stepSize ?? {}); // a bad size is the caller's error, not a backend's
   if (active) {
     if (satisfies(active, wanted)) return activeBackend();
     throw new Error(`backend already initialised as ${active.description}; cannot switch to '${wanted}' in the same process`);

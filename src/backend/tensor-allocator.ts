@@ -44,11 +44,8 @@ export interface TensorAllocatorChoice {
   readonly why: string;
 }
 
-/**
- * The allocator for a process whose steps have `size` (fields left out: not known, e.g. a
- * notebook's first call), and why. Pure: the caller applies it (`applyTensorAllocator`).
- */
-export function chooseTensorAllocator(size: StepSize, env: NodeJS.ProcessEnv): TensorAllocatorChoice {
+/** Throws, naming the field, for a count or size that is not one. */
+export function checkStepSize(size: StepSize): void {
   const { solutionsPerStep, largestMapBytes } = size;
   if (solutionsPerStep !== undefined && !(Number.isInteger(solutionsPerStep) && solutionsPerStep >= 1)) {
     throw new Error(`solutionsPerStep=${solutionsPerStep} is not a count of solutions; give a whole number >= 1, or leave it out`);
@@ -56,6 +53,15 @@ export function chooseTensorAllocator(size: StepSize, env: NodeJS.ProcessEnv): T
   if (largestMapBytes !== undefined && !(Number.isFinite(largestMapBytes) && largestMapBytes >= 0)) {
     throw new Error(`largestMapBytes=${largestMapBytes} is not a size in bytes; give a number >= 0, or leave it out`);
   }
+}
+
+/**
+ * The allocator for a process whose steps have `size` (fields left out: not known, e.g. a
+ * notebook's first call), and why. Pure: the caller applies it (`applyTensorAllocator`).
+ */
+export function chooseTensorAllocator(size: StepSize, env: NodeJS.ProcessEnv): TensorAllocatorChoice {
+  checkStepSize(size);
+  const { solutionsPerStep, largestMapBytes } = size;
   const set = env[TF_BFC_SWITCH];
   if (set !== undefined && set.trim() !== '') return { allocator: 'user', why: `${TF_BFC_SWITCH}=${set} as set` };
   if (solutionsPerStep !== undefined && solutionsPerStep > 1) {
