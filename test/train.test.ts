@@ -272,6 +272,14 @@ describe('pulse train (command line)', () => {
     const otherData = await runCli(['train', '--data', fewer, ...base.slice(3), '--resume', '--total-images', '16', '--quiet']);
     expect(otherData.code).toBe(1);
     expect(otherData.err).toMatch(/was trained on 6 images .*this data gives 5 .*pass the run's own --data/);
+    // A run whose checkpoint was lost (a new machine) keeps its log: a new run there is refused.
+    const orphan = join(root, 'orphan');
+    mkdirSync(orphan);
+    writeFileSync(join(orphan, 'log.jsonl'), readFileSync(join(run, 'log.jsonl')));
+    const onOrphan = await runCli([...base.slice(0, 7), '--out', orphan, ...base.slice(9), '--total-images', '4', '--resume', '--quiet']);
+    expect(onOrphan.code).toBe(1);
+    expect(onOrphan.err).toMatch(/has a log.jsonl from an earlier run but no checkpoint to resume it; move the log aside/);
+    expect(readFileSync(join(orphan, 'log.jsonl'), 'utf8')).toBe(readFileSync(join(run, 'log.jsonl'), 'utf8'));
     const bad = await runCli([...base, '--out', join(root, 'bad'), '--augment', 'color,flip', '--total-images', '4', '--quiet']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/"flip" is not one of color, translation, cutout/);

@@ -12,7 +12,7 @@ import { prepareDatasetCache, type DatasetCrop } from '../data/dataset-cache.js'
 import { BatchSampler, makeBatch, type BatchSamplerState } from '../data/batches.js';
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { Trainer, type RealBatchSource } from '../train/trainer.js';
-import { BRANCH_RECORD, hasCheckpoint, loadCheckpoint, readBranchRecord, saveCheckpoint, type BranchChanges } from '../train/checkpoint.js';
+import { assertNoOrphanLog, BRANCH_RECORD, hasCheckpoint, loadCheckpoint, readBranchRecord, saveCheckpoint, type BranchChanges } from '../train/checkpoint.js';
 import { runTraining, stopOnSignals } from '../train/training-run.js';
 import { portablePath } from '../util/repo-root.js';
 import { createProgress, formatSeconds } from '../util/progress.js';
@@ -117,6 +117,7 @@ async function branch(
   const parentDir = resolve(flags.branchFrom!);
   if (flags.resume) throw new Error('--branch-from starts a new run; use --resume (without --branch-from) to continue a branch');
   if (hasCheckpoint(runDir)) throw new Error(`${runDir} already holds a training run; a branch needs a new --out (or pass --resume without --branch-from)`);
+  assertNoOrphanLog(runDir);
   if (!hasCheckpoint(parentDir)) throw new Error(`--branch-from ${flags.branchFrom}: no training checkpoint there (checkpoint/model.json)`);
   const changes = branchChanges(cmd, flags);
   const { trainer, meta } = await loadCheckpoint(parentDir, changes);
@@ -177,6 +178,7 @@ async function train(flags: TrainFlags, cmd: Command): Promise<void> {
     if (flags.totalImages !== undefined) (trainer.config as { totalImages: number }).totalImages = flags.totalImages;
     process.stderr.write(`resumed ${runDir} at step ${trainer.state.step} (${trainer.state.images} images)\n`);
   } else {
+    assertNoOrphanLog(runDir);
     if (flags.resume) process.stderr.write(`notice: ${runDir} has no checkpoint yet; starting a new run\n`);
     trainer = Trainer.create(configFromFlags(flags));
   }

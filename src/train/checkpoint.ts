@@ -58,6 +58,18 @@ export async function saveCheckpoint(runDir: string, trainer: Trainer, sampler: 
   return final;
 }
 
+/**
+ * A new run must not append to another run's log: a folder with a log.jsonl but no checkpoint
+ * held a run whose checkpoint was lost (a new machine without the ignored folder, say).
+ */
+export function assertNoOrphanLog(runDir: string): void {
+  if (!hasCheckpoint(runDir) && existsSync(join(runDir, 'log.jsonl'))) {
+    throw new Error(
+      `${runDir} has a log.jsonl from an earlier run but no checkpoint to resume it; move the log aside (or restore checkpoint/) before starting again there, or choose another --out`,
+    );
+  }
+}
+
 export function hasCheckpoint(runDir: string): boolean {
   return existsSync(join(runDir, CHECKPOINT_DIR, 'model.json')) || existsSync(join(runDir, `${CHECKPOINT_DIR}.old`, 'model.json'));
 }
