@@ -264,7 +264,7 @@ describe('pulse train (command line)', () => {
     expect(again2.err).toMatch(/already holds a training run; a branch needs a new --out/);
     const fixed = await runCli([...base, '--out', join(root, 'b2'), '--branch-from', run, '--quiet']);
     expect(fixed.code).toBe(1);
-    expect(fixed.err).toMatch(/keeps the parent run's architecture, batch and seed; drop --res, --fmap-base, --fmap-max, --batch/);
+    expect(fixed.err).toMatch(/keeps the parent run's architecture, batch, seed and growth schedule; drop --res, --fmap-base, --fmap-max, --batch/);
     // Resuming on other data is refused: the sampler's positions index the run's own images.
     const fewer = join(root, 'fewer');
     mkdirSync(fewer);

@@ -47,6 +47,8 @@ interface TrainFlags {
   maxMinutes?: number;
   checkpointEvery: number;
   sampleEvery: number;
+  growFrom?: number;
+  growPhaseImages: number;
   quiet?: boolean;
 }
 
@@ -64,6 +66,8 @@ function configFromFlags(flags: TrainFlags): TrainConfig {
     ...(flags.lr !== undefined ? { lrG: flags.lr, lrD: flags.lr } : {}),
     checkpointEvery: flags.checkpointEvery,
     sampleEvery: flags.sampleEvery,
+    growFrom: flags.growFrom ?? null,
+    growPhaseImages: flags.growPhaseImages,
   });
 }
 
@@ -78,6 +82,7 @@ function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): s
   const names: [keyof TrainFlags, keyof TrainConfig][] = [
     ['res', 'resolution'], ['fmapBase', 'fmapBase'], ['fmapMax', 'fmapMax'], ['batch', 'batchSize'], ['seed', 'seed'],
     ['augment', 'augment'], ['r1Gamma', 'r1Gamma'], ['lr', 'lrG'], ['checkpointEvery', 'checkpointEvery'], ['sampleEvery', 'sampleEvery'],
+    ['growFrom', 'growFrom'], ['growPhaseImages', 'growPhaseImages'],
   ];
   return names
     .filter(([flag, key]) => cmd.getOptionValueSource(flag) === 'cli' && asked[key] !== saved[key])
@@ -87,10 +92,10 @@ function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): s
 /** What a branch changes: the flags given on the command line among those it may change. */
 function branchChanges(cmd: Command, flags: TrainFlags): BranchChanges {
   const given = (flag: keyof TrainFlags) => cmd.getOptionValueSource(flag) === 'cli';
-  const fixed = (['res', 'fmapBase', 'fmapMax', 'batch', 'seed'] as const).filter(given);
+  const fixed = (['res', 'fmapBase', 'fmapMax', 'batch', 'seed', 'growFrom', 'growPhaseImages'] as const).filter(given);
   if (fixed.length > 0) {
     const names = fixed.map(flagName).join(', ');
-    throw new Error(`--branch-from keeps the parent run's architecture, batch and seed; drop ${names} (a branch may change --lr, --r1-gamma, --augment, --total-images, --checkpoint-every, --sample-every)`);
+    throw new Error(`--branch-from keeps the parent run's architecture, batch, seed and growth schedule; drop ${names} (a branch may change --lr, --r1-gamma, --augment, --total-images, --checkpoint-every, --sample-every)`);
   }
   const c = configFromFlags(flags);
   return {
@@ -247,6 +252,8 @@ export function registerTrain(program: Command): void {
     .option('--max-minutes <m>', 'stop (with a checkpoint) after this long', numberFlag('max-minutes', { above: 0 }))
     .option('--checkpoint-every <steps>', 'steps between checkpoints', integerFlag('checkpoint-every', { min: 1 }), d.checkpointEvery)
     .option('--sample-every <steps>', 'steps between sample grids', integerFlag('sample-every', { min: 1 }), d.sampleEvery)
+    .option('--grow-from <px>', 'progressive growing (StyleGAN v1): start training at this resolution (8 up to --res) and double it in phases; the exported model is the same network', integerFlag('grow-from', { min: 8 }))
+    .option('--grow-phase-images <n>', 'growing: real images per phase (train a resolution, then fade in the next; v1: 600,000)', integerFlag('grow-phase-images', { min: 1 }), d.growPhaseImages)
     .option('--quiet', 'no progress bar')
     .action(train);
 }

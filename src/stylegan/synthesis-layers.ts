@@ -17,6 +17,8 @@ export interface SynthesisLayers {
   readonly input: ConstInput;
   /** Everything after it, applied in order. */
   readonly layers: readonly SynthesisLayer[];
+  /** Where each block ends: block i is layers[blockEnds[i - 1] ?? 0 .. blockEnds[i]); toRGB follows the last. */
+  readonly blockEnds: readonly number[];
 }
 
 export function synthesisLayers(cfg: SynthesisConfig): SynthesisLayers {
@@ -24,6 +26,7 @@ export function synthesisLayers(cfg: SynthesisConfig): SynthesisLayers {
   const d = cfg.dlatentSize;
   const input = new ConstInput('blocks.4x4', channels[0]);
   const layers: SynthesisLayer[] = [];
+  const blockEnds: number[] = [];
   channels.forEach((c, i) => {
     const p = `blocks.${blockName(i)}`;
     const [style1, style2] = [2 * i, 2 * i + 1];
@@ -34,9 +37,10 @@ export function synthesisLayers(cfg: SynthesisConfig): SynthesisLayers {
     const conv = i === 0 ? `${p}.conv` : `${p}.conv1`;
     layers.push(new EqualizedConv2d(conv, c, c, { kernel: 3, gain: Math.SQRT2, padding: 'same', side: 2 ** (i + 2), biasToEpilogue: true }));
     layers.push(new StyledEpilogue(`${p}.epi2`, style2, c, d, `${conv}.bias`));
+    blockEnds.push(layers.length);
   });
   layers.push(new EqualizedConv2d('torgb', channels[channels.length - 1], cfg.numChannels, { kernel: 1, gain: 1, padding: 'valid' }));
-  return { input, layers };
+  return { input, layers, blockEnds };
 }
 
 /** Every parameter of the synthesis network, in official state-dict order. */

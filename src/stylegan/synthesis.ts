@@ -35,14 +35,16 @@ export class Synthesis {
   readonly weights: Weights;
   private readonly input: ConstInput;
   private readonly layers: readonly SynthesisLayer[];
+  private readonly blockEnds: readonly number[];
 
   private constructor(config: SynthesisConfig, weights: Weights) {
     this.config = config;
     this.numLayers = numLayers(config.resolution);
     this.weights = weights;
-    const { input, layers } = synthesisLayers(config);
+    const { input, layers, blockEnds } = synthesisLayers(config);
     this.input = input;
     this.layers = layers;
+    this.blockEnds = blockEnds;
     if (!weights.trainable) {
       const unread: string[] = [];
       tf.tidy(() => this.layers.forEach((l) => unread.push(...(l.prepare?.(weights) ?? []))));
@@ -88,6 +90,30 @@ export class Synthesis {
       for (const layer of this.layers) x = layer.forward(x, this.weights, inputs);
       return x;
     });
+  }
+
+  /**
+   * Training with progressive growing (train/growing.ts): the feature maps after blocks
+   * 0..`lastBlock` (block 0 is 4x4), without toRGB; layers above `lastBlock` are not run, so
+   * their noise maps may be null. `forward` is these blocks through the last one, then `toRgb`.
+   */
+  blockOutputs(dlatents: tf.Tensor3D, noise: readonly (tf.Tensor4D | null)[], lastBlock: number): tf.Tensor4D[] {
+    if (!Number.isInteger(lastBlock) || lastBlock < 0 || lastBlock >= this.blockEnds.length) {
+      throw new Error(`block ${lastBlock} does not exist; this ${this.config.resolution} px generator has blocks 0..${this.blockEnds.length - 1}`);
+    }
+    const inputs = { styles: tf.unstack(dlatents, 1) as tf.Tensor2D[], noise };
+    const outputs: tf.Tensor4D[] = [];
+    let x = this.input.forward(dlatents.shape[0], this.weights);
+    for (let i = 0; i < this.blockEnds[lastBlock]; i++) {
+      x = this.layers[i].forward(x, this.weights, inputs);
+      if (this.blockEnds.includes(i + 1)) outputs.push(x);
+    }
+    return outputs;
+  }
+
+  /** The network's own toRGB (1x1 conv) on the last block's feature maps. */
+  toRgb(features: tf.Tensor4D): tf.Tensor4D {
+    return this.layers[this.layers.length - 1].forward(features, this.weights, { styles: [], noise: [] });
   }
 
   /** Official-format state dict (raw values), e.g. to save a trained model. */

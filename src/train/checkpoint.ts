@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelDir, writeModelDir } from '../io/model-format.js';
-import type { TrainConfig } from './config.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './config.js';
 import { Trainer, type TrainState, optimizerStateFrom } from './trainer.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
@@ -90,7 +90,13 @@ export async function loadCheckpoint(runDir: string, changes: BranchChanges = {}
   const meta = metadata as unknown as CheckpointMeta;
   if (meta?.kind !== 'pulse-train-checkpoint') throw new Error(`${dir} is not a pulse train checkpoint`);
   // Options added after a checkpoint was written take the value the run was trained with.
-  const config: TrainConfig = { ...meta.config, augment: meta.config.augment ?? 'none', ...changes };
+  const config: TrainConfig = {
+    ...meta.config,
+    augment: meta.config.augment ?? 'none',
+    growFrom: meta.config.growFrom ?? null,
+    growPhaseImages: meta.config.growPhaseImages ?? DEFAULT_TRAIN_CONFIG.growPhaseImages,
+    ...changes,
+  };
   const trainer = Trainer.restore(config, tensors, { ...meta.state }, {
     g: optimizerStateFrom(tensors, 'G', meta.optimizerSteps.g),
     d: optimizerStateFrom(tensors, 'D', meta.optimizerSteps.d),

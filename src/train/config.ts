@@ -3,6 +3,7 @@
  * sized for a 2-core CPU: a 64 px StyleGAN (v1, the architecture PULSE searches) with
  * narrow layers, trained for hours, not days.
  */
+import { isPowerOfTwo } from '../util/power-of-two.js';
 import { parseAugmentPolicy } from './augment.js';
 
 export interface TrainConfig {
@@ -48,6 +49,14 @@ export interface TrainConfig {
   readonly augment: string;
   /** Seed of every random draw (init, latents, noise, batches). */
   readonly seed: number;
+  /**
+   * Progressive growing (growing.ts, StyleGAN v1): the first training resolution (8 to
+   * `resolution`), doubled every 2 x growPhaseImages; null (default) trains at full resolution
+   * from the start. Checkpoints written before this option existed resume with null.
+   */
+  readonly growFrom: number | null;
+  /** Growing: real images per phase (train a resolution, then fade in the next). v1: 600,000. */
+  readonly growPhaseImages: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -72,6 +81,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   logEvery: 5,
   augment: 'none',
   seed: 1,
+  growFrom: null,
+  growPhaseImages: 6_000,
 };
 
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
@@ -79,13 +90,16 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (partial.resolution !== undefined && partial.r1Gamma === undefined) {
     (c as { r1Gamma: number }).r1Gamma = (0.0002 * c.resolution ** 2) / c.batchSize;
   }
-  for (const k of ['batchSize', 'r1Interval', 'mbstdGroup', 'totalImages', 'checkpointEvery', 'sampleEvery', 'logEvery'] as const) {
+  for (const k of ['growPhaseImages', 'batchSize', 'r1Interval', 'mbstdGroup', 'totalImages', 'checkpointEvery', 'sampleEvery', 'logEvery'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`train option ${k}=${c[k]} must be a positive integer`);
   }
   if (c.batchSize % Math.min(c.mbstdGroup, c.batchSize) !== 0) {
     throw new Error(`train option batchSize=${c.batchSize} must be a multiple of mbstdGroup=${c.mbstdGroup}`);
   }
   parseAugmentPolicy(c.augment);
+  if (c.growFrom !== null && !(isPowerOfTwo(c.growFrom) && c.growFrom >= 8 && c.growFrom <= c.resolution)) {
+    throw new Error(`train option growFrom=${c.growFrom} must be a power of two from 8 to the resolution ${c.resolution} (or null: no growing)`);
+  }
   if (!(c.r1Gamma >= 0)) throw new Error(`train option r1Gamma=${c.r1Gamma} must be >= 0`);
   for (const k of ['lrG', 'lrD', 'emaHalfLifeImages'] as const) {
     if (!(c[k] > 0)) throw new Error(`train option ${k}=${c[k]} must be > 0`);

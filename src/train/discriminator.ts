@@ -20,7 +20,15 @@ import { Weights } from '../stylegan/weights.js';
 export type DiscriminatorConfig = Pick<SynthesisConfig, 'resolution' | 'fmapBase' | 'fmapDecay' | 'fmapMax'> & {
   /** Minibatch-stddev group size (StyleGAN: 4). */
   readonly mbstdGroup: number;
+  /** Progressive growing (growing.ts): the first training resolution; a fromRGB per lower side from it. Default: `resolution` (no growing). */
+  readonly growFrom?: number;
 };
+
+/** Where D starts at a stage of growing: the side of its input and the fade of the side below (growing.ts). */
+export interface DiscriminatorStage {
+  readonly side: number;
+  readonly fade: number;
+}
 
 /** One residual block: two 3x3 convs (then a 2x pool) beside a 1x1 skip conv without bias. */
 interface ResidualBlock {
@@ -37,6 +45,8 @@ interface DiscriminatorLayers {
   readonly finalConv: EqualizedConv2d;
   readonly finalDense: EqualizedDense;
   readonly out: EqualizedDense;
+  /** Growing only: fromRGB for each side below the top, by side. */
+  readonly fromRgbBelow: ReadonlyMap<number, EqualizedConv2d>;
 }
 
 function discriminatorLayers(cfg: DiscriminatorConfig): DiscriminatorLayers {
@@ -56,7 +66,12 @@ function discriminatorLayers(cfg: DiscriminatorConfig): DiscriminatorLayers {
     });
   }
   const c4 = nf(1);
+  const fromRgbBelow = new Map<number, EqualizedConv2d>();
+  for (let r = log2Resolution(cfg.growFrom ?? cfg.resolution); r < top; r++) {
+    fromRgbBelow.set(2 ** r, new EqualizedConv2d(`fromrgb.${2 ** r}x${2 ** r}`, 3, nf(r - 1), { kernel: 1, gain: Math.SQRT2, padding: 'same', leakyRelu: true }));
+  }
   return {
+    fromRgbBelow,
     fromRgb: new EqualizedConv2d('fromrgb', 3, nf(top - 1), { kernel: 1, gain: Math.SQRT2, padding: 'same', leakyRelu: true }),
     blocks,
     // One input channel more: the minibatch-stddev feature.
@@ -75,6 +90,8 @@ function discriminatorParams(cfg: DiscriminatorConfig): ParamDecl[] {
     ...l.finalConv.params,
     ...l.finalDense.params,
     ...l.out.params,
+    // After everything else, so a run without growing keeps its parameter order.
+    ...[...l.fromRgbBelow.values()].flatMap((f) => f.params),
   ];
 }
 
@@ -119,17 +136,38 @@ export class Discriminator {
     this.weights = new Weights(sd, weightSpecsOf(discriminatorParams(config)), true, 'disc.');
   }
 
-  /** images [B, R, R, 3] in [-1, 1] -> logits [B]. */
-  forward(images: tf.Tensor4D): tf.Tensor1D {
+  /**
+   * images [B, R, R, 3] in [-1, 1] -> logits [B]. While growing, `stage` gives the side of the
+   * images (below R: D starts at that side's fromRGB and block) and the fade toward the side
+   * below, whose fromRGB sees the images pooled (v1's D at a fractional level of detail).
+   */
+  forward(images: tf.Tensor4D, stage?: DiscriminatorStage): tf.Tensor1D {
     const w = this.weights;
     const l = this.layers;
+    const side = stage?.side ?? this.config.resolution;
+    const fade = stage?.fade ?? 0;
+    if (images.shape[1] !== side || images.shape[2] !== side) {
+      throw new Error(`discriminator input is ${images.shape[1]}x${images.shape[2]}; this stage takes ${side}x${side} images`);
+    }
+    const fromRgb = (s: number): EqualizedConv2d => {
+      if (s === this.config.resolution) return l.fromRgb;
+      const f = l.fromRgbBelow.get(s);
+      if (!f) throw new Error(`the discriminator has no fromRGB for ${s}x${s}: growing starts at ${this.config.growFrom ?? this.config.resolution} px`);
+      return f;
+    };
     return tf.tidy(() => {
-      let x = l.fromRgb.forward(images, w);
-      for (const block of l.blocks) {
+      let x = fromRgb(side).forward(images, w);
+      const first = log2Resolution(this.config.resolution) - log2Resolution(side);
+      for (let i = first; i < l.blocks.length; i++) {
+        const block = l.blocks[i];
         const skip = block.skip.forward(downsample2x(x), w);
         let y = block.conv0.forward(x, w);
         y = downsample2x(block.conv1.forward(y, w));
         x = tf.mul(tf.add(y, skip), Math.SQRT1_2) as tf.Tensor4D;
+        if (i === first && fade > 0) {
+          const below = fromRgb(side / 2).forward(downsample2x(images), w);
+          x = tf.add(x, tf.mul(tf.sub(below, x), fade)) as tf.Tensor4D;
+        }
       }
       x = minibatchStddev(x, this.config.mbstdGroup);
       x = l.finalConv.forward(x, w);

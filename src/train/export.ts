@@ -9,6 +9,7 @@ import { fitGaussian } from '../pulse/gaussian-fit.js';
 import { countParameters, type ModelConfig } from '../model/model.js';
 import { DEFAULT_MAPPING_CONFIG } from '../stylegan/config.js';
 import type { Trainer } from './trainer.js';
+import { grownAtImages, growthStage } from './growing.js';
 
 export interface ExportOptions {
   /** Samples for the Gaussian fit (the official code: 1,000,000). */
@@ -19,6 +20,15 @@ export interface ExportOptions {
 }
 
 export async function exportModel(trainer: Trainer, outDir: string, options: ExportOptions): Promise<Record<string, unknown>> {
+  // A growing run's full-resolution layers are untrained until its last block has faded in.
+  const lod = trainer.levelOfDetail();
+  if (lod > 0) {
+    const c = trainer.config;
+    const side = growthStage(c.resolution, lod).side;
+    throw new Error(
+      `the run is still growing (level of detail ${lod.toFixed(3)} after ${trainer.state.images} images, training at ${side} px); its ${c.resolution} px output is not trained yet. Train on to ${grownAtImages(c)} images first`,
+    );
+  }
   const synthesis = await trainer.gEma.synthesis.toStateDict();
   const mapping = await trainer.gEma.mapping.toStateDict();
   const fit = await fitGaussian(trainer.gEma.mapping, { samples: options.fitSamples, batchSize: 10_000, seed: 0, onProgress: options.onFitProgress });

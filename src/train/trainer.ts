@@ -20,6 +20,7 @@ import { discriminatorLoss, generatorLoss, r1Penalty } from './losses.js';
 import { emaBeta, updateEma } from './ema.js';
 import type { TrainConfig } from './config.js';
 import { type AugmentTransform, applyAugment, drawAugment, parseAugmentPolicy } from './augment.js';
+import { type GrowthStage, GrowingOutputs, growthStage, levelOfDetail, lodPhaseChanged, realsAtStage, upsampleNearest2x } from './growing.js';
 
 /** Where real images come from: NHWC float32 in [-1, 1], resumable. */
 export interface RealBatchSource {
@@ -38,12 +39,16 @@ export interface StepStats {
   readonly realScore: number;
   readonly fakeScore: number;
   readonly seconds: number;
+  /** Growing only: the level of detail this step trained at (growing.ts; 0 = full resolution). */
+  readonly lod?: number;
 }
 
-/** The generator as PULSE uses it: synthesis + mapping. */
+/** The generator as PULSE uses it: synthesis + mapping (and, while growing, the lower blocks' toRGB layers). */
 export interface GeneratorNets {
   readonly synthesis: Synthesis;
   readonly mapping: Mapping;
+  /** Progressive growing only (growing.ts): training-only outputs, dropped at export. */
+  readonly growing?: GrowingOutputs;
 }
 
 export function synthesisConfigFor(c: TrainConfig): SynthesisConfig {
@@ -51,7 +56,7 @@ export function synthesisConfigFor(c: TrainConfig): SynthesisConfig {
 }
 
 export function discriminatorConfigFor(c: TrainConfig): DiscriminatorConfig {
-  return { resolution: c.resolution, fmapBase: c.fmapBase, fmapDecay: 1, fmapMax: c.fmapMax, mbstdGroup: c.mbstdGroup };
+  return { resolution: c.resolution, fmapBase: c.fmapBase, fmapDecay: 1, fmapMax: c.fmapMax, mbstdGroup: c.mbstdGroup, growFrom: c.growFrom ?? c.resolution };
 }
 
 /** Everything a checkpoint holds besides the config. */
@@ -62,7 +67,7 @@ export interface TrainState {
 }
 
 function generatorVars(g: GeneratorNets): tf.Variable[] {
-  return [...g.mapping.weights.variables(), ...g.synthesis.weights.variables()];
+  return [...g.mapping.weights.variables(), ...g.synthesis.weights.variables(), ...(g.growing?.weights.variables() ?? [])];
 }
 
 export class Trainer {
@@ -94,9 +99,11 @@ export class Trainer {
     const sCfg = synthesisConfigFor(config);
     const sSd = randomSynthesisStateDict(sCfg, config.seed);
     const mSd = randomMappingStateDict(config.seed);
-    const build = () => ({
+    const gSd = config.growFrom !== null ? GrowingOutputs.initialStateDict(sCfg, config.growFrom, config.seed) : undefined;
+    const build = (): GeneratorNets => ({
       synthesis: Synthesis.fromStateDict(sSd, 'init', sCfg, { trainable: true }),
       mapping: Mapping.fromStateDict(mSd, 'init', DEFAULT_MAPPING_CONFIG, { trainable: true }),
+      ...(gSd && config.growFrom !== null ? { growing: new GrowingOutputs(sCfg, config.growFrom, gSd, 'init') } : {}),
     });
     const dCfg = discriminatorConfigFor(config);
     return new Trainer(config, build(), build(), new Discriminator(dCfg, randomDiscriminatorStateDict(dCfg, config.seed)), {
@@ -117,6 +124,7 @@ export class Trainer {
     const nets = (p: string): GeneratorNets => ({
       synthesis: Synthesis.fromStateDict(pick(`${p}.synthesis.`), `checkpoint ${p}.synthesis`, sCfg, { trainable: true }),
       mapping: Mapping.fromStateDict(pick(`${p}.mapping.`), `checkpoint ${p}.mapping`, DEFAULT_MAPPING_CONFIG, { trainable: true }),
+      ...(config.growFrom !== null ? { growing: new GrowingOutputs(sCfg, config.growFrom, pick(`${p}.grow.`), `checkpoint ${p}.grow`) } : {}),
     });
     const t = new Trainer(config, nets('G'), nets('Gema'), new Discriminator(discriminatorConfigFor(config), pick('D.'), 'checkpoint D'), state);
     t.optG.importState(opt.g);
@@ -129,13 +137,25 @@ export class Trainer {
     return tf.tensor2d(gaussian(`train:${this.config.seed}:${this.state.step}:${what}`, batch * 512), [batch, 512]);
   }
 
-  /** Fresh noise maps for every layer (StyleGAN randomises noise each forward pass). */
-  private noise(what: string, batch: number): tf.Tensor4D[] {
+  /** Fresh noise maps for every layer the stage runs (StyleGAN randomises noise each forward pass); null above it. */
+  private noise(what: string, batch: number, stage: GrowthStage): (tf.Tensor4D | null)[] {
     const n = this.g.synthesis.numLayers;
     return Array.from({ length: n }, (_, i) => {
+      if (i >= 2 * (stage.block + 1)) return null;
       const s = noiseSide(i);
       return tf.tensor4d(gaussian(`train:${this.config.seed}:${this.state.step}:${what}:noise${i}`, batch * s * s), [batch, s, s, 1]);
     });
+  }
+
+  /** Progressive growing's level of detail after `images` real images (growing.ts); 0 without growing. */
+  levelOfDetail(images = this.state.images): number {
+    const c = this.config;
+    return c.growFrom === null ? 0 : levelOfDetail({ resolution: c.resolution, fromResolution: c.growFrom, phaseImages: c.growPhaseImages }, images);
+  }
+
+  /** The generator's images at a stage: the full network, or while growing the stage's blocks and faded outputs. */
+  private generate(nets: GeneratorNets, dlatents: tf.Tensor3D, noise: readonly (tf.Tensor4D | null)[], stage: GrowthStage): tf.Tensor4D {
+    return nets.growing ? nets.growing.image(nets.synthesis, dlatents, noise, stage) : nets.synthesis.forward(dlatents, noise as tf.Tensor4D[]);
   }
 
   /** w+ for a batch, with style mixing: layers from a crossover point on take a second latent's w. */
@@ -184,17 +204,26 @@ export class Trainer {
     const c = this.config;
     const B = c.batchSize;
     const t0 = performance.now();
-    const reals = tf.tensor4d(source.next(B), [B, source.size, source.size, 3]);
+    const lod = this.levelOfDetail();
+    // v1 (reset_opt_for_new_lod): a fade starting or ending restarts both optimisers, so the
+    // layers that join do not step with the moments of a network without them.
+    if (this.state.step > 0 && lodPhaseChanged(this.levelOfDetail(this.state.images - B), lod)) {
+      for (const opt of [this.optG, this.optD]) opt.importState({ t: 0, slots: {} });
+    }
+    const stage = growthStage(c.resolution, lod);
+    const fullReals = tf.tensor4d(source.next(B), [B, source.size, source.size, 3]);
+    const reals = c.growFrom === null ? fullReals : realsAtStage(fullReals, stage);
+    if (reals !== fullReals) fullReals.dispose();
     const dVars = this.d.weights.variables();
     const gVars = generatorVars(this.g);
 
     // Discriminator.
-    const fakes = tf.tidy(() => this.g.synthesis.forward(this.dlatents(this.g, 'd', B), this.noise('d', B)));
+    const fakes = tf.tidy(() => this.generate(this.g, this.dlatents(this.g, 'd', B), this.noise('d', B, stage), stage));
     let realScore = 0;
     let fakeScore = 0;
     const dOut = variableGradsLean(() => {
-      const fl = this.d.forward(this.augment(fakes, 'd:fake'));
-      const rl = this.d.forward(this.augment(reals, 'd:real'));
+      const fl = this.d.forward(this.augment(fakes, 'd:fake'), stage);
+      const rl = this.d.forward(this.augment(reals, 'd:real'), stage);
       const scores = tf.keep(tf.stack([tf.mean(rl), tf.mean(fl)]));
       [realScore, fakeScore] = Array.from(scores.dataSync());
       scores.dispose();
@@ -207,7 +236,7 @@ export class Trainer {
 
     let r1: number | null = null;
     if (this.state.step % c.r1Interval === 0) {
-      const rOut = tf.variableGrads(() => r1Penalty((x) => this.d.forward(this.augment(x, 'r1:real')), reals, c.r1Gamma, c.r1Interval), dVars);
+      const rOut = tf.variableGrads(() => r1Penalty((x) => this.d.forward(this.augment(x, 'r1:real'), stage), reals, c.r1Gamma, c.r1Interval), dVars);
       r1 = rOut.value.dataSync()[0] / c.r1Interval;
       rOut.value.dispose();
       this.applyGrads(this.optD, dVars, rOut.grads, c.lrD * this.r1Ratio);
@@ -216,8 +245,8 @@ export class Trainer {
 
     // Generator.
     const gOut = variableGradsLean(() => {
-      const fake = this.g.synthesis.forward(this.dlatents(this.g, 'g', B), this.noise('g', B));
-      return generatorLoss(this.d.forward(this.augment(fake, 'g:fake')));
+      const fake = this.generate(this.g, this.dlatents(this.g, 'g', B), this.noise('g', B, stage), stage);
+      return generatorLoss(this.d.forward(this.augment(fake, 'g:fake'), stage));
     }, gVars);
     const lossG = gOut.value.dataSync()[0];
     gOut.value.dispose();
@@ -228,11 +257,15 @@ export class Trainer {
     this.state.step += 1;
     const seconds = (performance.now() - t0) / 1000;
     this.state.wallSeconds += seconds;
-    return { step: this.state.step, images: this.state.images, lossD, lossG, r1, realScore, fakeScore, seconds };
+    return { step: this.state.step, images: this.state.images, lossD, lossG, r1, realScore, fakeScore, seconds, ...(c.growFrom !== null ? { lod } : {}) };
   }
 
-  /** Images from the EMA generator for fixed latents (noise fixed too), NHWC in [-1, 1]. */
+  /**
+   * Images from the EMA generator for fixed latents (noise fixed too), NHWC in [-1, 1], at the
+   * full resolution (while growing: the current stage's images, upsampled by nearest neighbour).
+   */
   async sample(count: number, seed = 'samples'): Promise<Float32Array> {
+    const stage = growthStage(this.config.resolution, this.levelOfDetail());
     const out = tf.tidy(() => {
       const z = tf.tensor2d(gaussian(`train:${this.config.seed}:${seed}:z`, count * 512), [count, 512]);
       const w = this.gEma.mapping.forward(z);
@@ -241,7 +274,9 @@ export class Trainer {
         const s = noiseSide(i);
         return tf.tensor4d(gaussian(`train:${this.config.seed}:${seed}:noise${i}`, count * s * s), [count, s, s, 1]);
       });
-      return this.gEma.synthesis.forward(tf.tile(tf.expandDims(w, 1), [1, layers, 1]) as tf.Tensor3D, noise);
+      let x = this.generate(this.gEma, tf.tile(tf.expandDims(w, 1), [1, layers, 1]) as tf.Tensor3D, noise, stage);
+      while (x.shape[1] < this.config.resolution) x = upsampleNearest2x(x);
+      return x;
     });
     const data = (await out.data()) as Float32Array;
     out.dispose();
@@ -258,6 +293,10 @@ export class Trainer {
     await add('G.mapping.', this.g.mapping.toStateDict());
     await add('Gema.synthesis.', this.gEma.synthesis.toStateDict());
     await add('Gema.mapping.', this.gEma.mapping.toStateDict());
+    if (this.g.growing && this.gEma.growing) {
+      await add('G.grow.', this.g.growing.toStateDict());
+      await add('Gema.grow.', this.gEma.growing.toStateDict());
+    }
     await add('D.', this.d.toStateDict());
     const opt = async (name: string, o: Optimizer) => {
       const st = o.exportState();
@@ -280,6 +319,7 @@ export class Trainer {
     for (const n of [this.g, this.gEma]) {
       n.synthesis.dispose();
       n.mapping.dispose();
+      n.growing?.dispose();
     }
     this.d.dispose();
     this.optG.dispose();
