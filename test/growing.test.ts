@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestBackend } from './helpers/backend.js';
+import { fakeSource } from './helpers/fake-source.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/config.js';
-import { Trainer, type RealBatchSource, synthesisConfigFor } from '../src/train/trainer.js';
+import { Trainer, synthesisConfigFor } from '../src/train/trainer.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { exportModel } from '../src/train/export.js';
 import { Discriminator, randomDiscriminatorStateDict } from '../src/train/discriminator.js';
@@ -115,19 +116,6 @@ describe('fades', () => {
 
 const GROWING: Partial<TrainConfig> = { resolution: 16, fmapBase: 64, fmapMax: 64, batchSize: 4, r1Interval: 2, seed: 3, growFrom: 8, growPhaseImages: 8 };
 
-function fakeSource(size: number, start = 0): RealBatchSource & { position: number } {
-  const src = {
-    size,
-    position: start,
-    next(n: number) {
-      return gaussian(`real:${src.position++}`, n * size * size * 3).map((v) => Math.tanh(v));
-    },
-    state() {
-      return src.position;
-    },
-  };
-  return src;
-}
 
 describe('a growing run', () => {
   it('trains 8 px, fades in 16 px, restarts its optimisers at each boundary, and leaks no tensors', async () => {

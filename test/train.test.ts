@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestBackend } from './helpers/backend.js';
+import { fakeSource } from './helpers/fake-source.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/config.js';
-import { Trainer, type RealBatchSource } from '../src/train/trainer.js';
+import { Trainer } from '../src/train/trainer.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { exportModel } from '../src/train/export.js';
 import { emaBeta } from '../src/train/ema.js';
@@ -29,20 +30,6 @@ beforeAll(async () => {
 
 const TINY: Partial<TrainConfig> = { resolution: 16, fmapBase: 64, fmapMax: 64, batchSize: 4, r1Interval: 2, seed: 3 };
 
-/** Deterministic fake data with a resumable position. */
-function fakeSource(size: number, start = 0): RealBatchSource & { position: number } {
-  const src = {
-    size,
-    position: start,
-    next(n: number) {
-      return gaussian(`real:${src.position++}`, n * size * size * 3).map((v) => Math.tanh(v));
-    },
-    state() {
-      return src.position;
-    },
-  };
-  return src;
-}
 
 describe('Trainer', () => {
   it('steps with finite losses, computes R1 every r1Interval steps, and leaks no tensors', () => {

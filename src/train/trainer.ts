@@ -99,11 +99,12 @@ export class Trainer {
     const sCfg = synthesisConfigFor(config);
     const sSd = randomSynthesisStateDict(sCfg, config.seed);
     const mSd = randomMappingStateDict(config.seed);
-    const gSd = config.growFrom !== null ? GrowingOutputs.initialStateDict(sCfg, config.growFrom, config.seed) : undefined;
+    const from = config.growFrom;
+    const grow = from === null ? undefined : { from, sd: GrowingOutputs.initialStateDict(sCfg, from, config.seed) };
     const build = (): GeneratorNets => ({
       synthesis: Synthesis.fromStateDict(sSd, 'init', sCfg, { trainable: true }),
       mapping: Mapping.fromStateDict(mSd, 'init', DEFAULT_MAPPING_CONFIG, { trainable: true }),
-      ...(gSd && config.growFrom !== null ? { growing: new GrowingOutputs(sCfg, config.growFrom, gSd, 'init') } : {}),
+      ...(grow ? { growing: new GrowingOutputs(sCfg, grow.from, grow.sd, 'init') } : {}),
     });
     const dCfg = discriminatorConfigFor(config);
     return new Trainer(config, build(), build(), new Discriminator(dCfg, randomDiscriminatorStateDict(dCfg, config.seed)), {
@@ -211,9 +212,10 @@ export class Trainer {
       for (const opt of [this.optG, this.optD]) opt.importState({ t: 0, slots: {} });
     }
     const stage = growthStage(c.resolution, lod);
-    const fullReals = tf.tensor4d(source.next(B), [B, source.size, source.size, 3]);
-    const reals = c.growFrom === null ? fullReals : realsAtStage(fullReals, stage);
-    if (reals !== fullReals) fullReals.dispose();
+    const reals = tf.tidy(() => {
+      const full = tf.tensor4d(source.next(B), [B, source.size, source.size, 3]);
+      return c.growFrom === null ? full : realsAtStage(full, stage);
+    });
     const dVars = this.d.weights.variables();
     const gVars = generatorVars(this.g);
 
