@@ -494,6 +494,9 @@ describe('model card', () => {
     expect(v1).toContain('crop {"left":19,"top":24,"size":112} of the 150x150 photos');
     expect(v1).not.toContain('| run |');
     expect(v1).toContain('(collapse shows here) | not measured |');
+    expect(v1).not.toContain('| outputs |');
+    const skip = renderModelCard({ name: 'skip', config: { synthesis: { resolution: 64, architecture: 'skip' } }, metadata: {} });
+    expect(skip).toContain("| outputs | skip: a toRGB per block, summed (StyleGAN2's skip architecture; the official code has v1's single toRGB");
   });
 });
 

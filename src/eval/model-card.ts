@@ -87,6 +87,7 @@ export function renderModelCard(input: ModelCardInput): string {
     '| --- | --- |',
     `| resolution | ${s.resolution} x ${s.resolution} px |`,
     `| widths | fmap_base ${s.fmapBase}, fmap_max ${s.fmapMax} (nf(stage) = min(fmap_base / 2^stage, fmap_max)) |`,
+    ...(s.architecture === 'skip' ? ['| outputs | skip: a toRGB per block, summed (StyleGAN2\'s skip architecture; the official code has v1\'s single toRGB, docs/training.md) |'] : []),
     `| parameters | synthesis ${params.synthesis?.toLocaleString('en-US')}, mapping ${params.mapping?.toLocaleString('en-US')} |`,
     `| data | LFW deep-funneled, split \`${data.split}\` (${data.count} images; \`dev\` identities never seen), ${cropDescription(data.crop)} (datasets/README.md) |`,
     ...(input.metadata.run ? [`| run | \`${input.metadata.run}\` (its log, samples and measures; docs/training.md) |`] : []),

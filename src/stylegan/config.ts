@@ -17,6 +17,22 @@ export interface SynthesisConfig {
   readonly dlatentSize: number;
   /** Output colour channels. */
   readonly numChannels: number;
+  /** How the image is formed; absent means 'orig' (see SynthesisArchitecture). */
+  readonly architecture?: SynthesisArchitecture;
+}
+
+/**
+ * 'orig': StyleGAN v1's single toRGB on the last block, what the official PULSE code computes
+ * (every published and parity model). 'skip': StyleGAN2's skip outputs (Karras et al. 2020,
+ * `architecture='skip'`): every block has its own toRGB, and the image is the sum of their
+ * outputs, each coarser one upsampled 2x bilinearly and added to the next. Everything else
+ * (mapping, styles, noise, convolutions) is v1's, so a PULSE search over w and noise is the same
+ * search; only the last step from feature maps to pixels adds the lower blocks' colours.
+ */
+export type SynthesisArchitecture = 'orig' | 'skip';
+
+export function architectureOf(cfg: SynthesisConfig): SynthesisArchitecture {
+  return cfg.architecture ?? 'orig';
 }
 
 export const DEFAULT_SYNTHESIS_CONFIG: SynthesisConfig = {

@@ -49,7 +49,8 @@ export function validateStateDict(sd: StateDict, spec: ParamSpec, source: string
 
 /**
  * Reads the architecture off a synthesis state dict (resolution from the block names,
- * widths from the shapes), so official checkpoints of any size load without flags.
+ * widths from the shapes, skip outputs from a lower block's toRGB such as `torgb.4x4.weight`),
+ * so official checkpoints of any size load without flags.
  */
 export function inferSynthesisConfig(sd: StateDict, source: string): SynthesisConfig {
   const sides: number[] = [];
@@ -86,6 +87,8 @@ export function inferSynthesisConfig(sd: StateDict, source: string): SynthesisCo
     fmapMax,
     dlatentSize: style.shape[1],
     numChannels: torgb.shape[0],
+    // Only a skip network says so, so an official network's config stays as it always was.
+    ...([...sd.keys()].some((name) => /^torgb\.\d+x\d+\./.test(name)) ? { architecture: 'skip' as const } : {}),
   };
   // Confirm the guess reproduces every width; otherwise the shapes are not StyleGAN's rule.
   widths.forEach((w, i) => {

@@ -1,10 +1,11 @@
 /**
  * The official `G_synthesis` as a list of layers built from the config, in official
  * state-dict order: per block (4x4 first) an input (the constant, or the upscale conv),
- * epilogue 1, a 3x3 conv, epilogue 2; then toRGB. Every parameter of the network is one a
- * layer declares here.
+ * epilogue 1, a 3x3 conv, epilogue 2; then toRGB. With skip outputs (config.ts) every block
+ * below the last has a toRGB of its own too, declared after the official tensors. Every
+ * parameter of the network is one a layer declares here.
  */
-import { type SynthesisConfig, blockChannels, blockName } from './config.js';
+import { type SynthesisConfig, architectureOf, blockChannels, blockName } from './config.js';
 import { ConstInput } from './modules/const-input.js';
 import { EqualizedConv2d } from './modules/equalized-conv.js';
 import { StyledEpilogue } from './modules/styled-epilogue.js';
@@ -19,6 +20,13 @@ export interface SynthesisLayers {
   readonly layers: readonly SynthesisLayer[];
   /** Where each block ends: block i is layers[blockEnds[i - 1] ?? 0 .. blockEnds[i]); toRGB follows the last. */
   readonly blockEnds: readonly number[];
+  /** Skip outputs only: the toRGB of each block below the last (4x4 first); empty for 'orig'. */
+  readonly skipToRgb: readonly EqualizedConv2d[];
+}
+
+/** The toRGB of a block below the last, for skip outputs: `torgb.<side>x<side>.weight` and `.bias`. */
+export function skipToRgbName(block: number): string {
+  return `torgb.${blockName(block)}`;
 }
 
 export function synthesisLayers(cfg: SynthesisConfig): SynthesisLayers {
@@ -39,12 +47,14 @@ export function synthesisLayers(cfg: SynthesisConfig): SynthesisLayers {
     layers.push(new StyledEpilogue(`${p}.epi2`, style2, c, d, `${conv}.bias`));
     blockEnds.push(layers.length);
   });
-  layers.push(new EqualizedConv2d('torgb', channels[channels.length - 1], cfg.numChannels, { kernel: 1, gain: 1, padding: 'valid' }));
-  return { input, layers, blockEnds };
+  const toRgb = (name: string, inChannels: number) => new EqualizedConv2d(name, inChannels, cfg.numChannels, { kernel: 1, gain: 1, padding: 'valid' });
+  layers.push(toRgb('torgb', channels[channels.length - 1]));
+  const skipToRgb = architectureOf(cfg) === 'skip' ? channels.slice(0, -1).map((c, i) => toRgb(skipToRgbName(i), c)) : [];
+  return { input, layers, blockEnds, skipToRgb };
 }
 
-/** Every parameter of the synthesis network, in official state-dict order. */
+/** Every parameter of the synthesis network, in official state-dict order (skip toRGBs last). */
 export function synthesisParams(cfg: SynthesisConfig): ParamDecl[] {
-  const { input, layers } = synthesisLayers(cfg);
-  return [...input.params, ...layers.flatMap((l) => l.params)];
+  const { input, layers, skipToRgb } = synthesisLayers(cfg);
+  return [...input.params, ...layers.flatMap((l) => l.params), ...skipToRgb.flatMap((l) => l.params)];
 }

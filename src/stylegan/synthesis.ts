@@ -6,16 +6,19 @@
  * and the fused 4x4 upscale kernels precomputed at load, so a forward pass allocates only
  * activations.
  * With `trainable: true` the raw weights are variables (see weights.ts) for `pulse train`.
+ * A 'skip' config (config.ts) adds the lower blocks' colours to the image.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../io/state-dict.js';
 import { type SynthesisConfig, numLayers } from './config.js';
 import type { PreActivationProbe } from './layers.js';
 import type { ConstInput } from './modules/const-input.js';
+import type { EqualizedConv2d } from './modules/equalized-conv.js';
 import type { SynthesisLayer } from './modules/synthesis-layer.js';
 import { weightSpecsOf } from './param-decl.js';
 import { inferSynthesisConfig, synthesisParamSpec, validateStateDict } from './params.js';
 import { synthesisLayers, synthesisParams } from './synthesis-layers.js';
+import { upsampleBilinear2x } from './upsample-bilinear.js';
 import { type WeightSpec, Weights } from './weights.js';
 
 /** Layout, run-time scale and trainability of every synthesis tensor, as its layer declares them. */
@@ -36,18 +39,21 @@ export class Synthesis {
   private readonly input: ConstInput;
   private readonly layers: readonly SynthesisLayer[];
   private readonly blockEnds: readonly number[];
+  /** Skip outputs: the toRGB run after layers[i - 1], keyed by i (a block's end); empty for 'orig'. */
+  private readonly skipToRgbAt: ReadonlyMap<number, EqualizedConv2d>;
 
   private constructor(config: SynthesisConfig, weights: Weights) {
     this.config = config;
     this.numLayers = numLayers(config.resolution);
     this.weights = weights;
-    const { input, layers, blockEnds } = synthesisLayers(config);
+    const { input, layers, blockEnds, skipToRgb } = synthesisLayers(config);
     this.input = input;
     this.layers = layers;
     this.blockEnds = blockEnds;
+    this.skipToRgbAt = new Map(skipToRgb.map((l, block) => [blockEnds[block], l]));
     if (!weights.trainable) {
       const unread: string[] = [];
-      tf.tidy(() => this.layers.forEach((l) => unread.push(...(l.prepare?.(weights) ?? []))));
+      tf.tidy(() => [...this.layers, ...skipToRgb].forEach((l) => unread.push(...(l.prepare?.(weights) ?? []))));
       weights.release(unread);
     }
   }
@@ -59,6 +65,9 @@ export class Synthesis {
    */
   static fromStateDict(sd: StateDict, source: string, config?: SynthesisConfig, options: SynthesisOptions = {}): Synthesis {
     const cfg = config ?? inferSynthesisConfig(sd, source);
+    if (cfg.architecture !== undefined && cfg.architecture !== 'orig' && cfg.architecture !== 'skip') {
+      throw new Error(`${source}: synthesis architecture '${String(cfg.architecture)}' is not 'orig' (v1's single toRGB) or 'skip' (a toRGB per block)`);
+    }
     validateStateDict(sd, synthesisParamSpec(cfg), source);
     return new Synthesis(cfg, new Weights(sd, synthesisWeightSpecs(cfg), options.trainable ?? false, 'synthesis.'));
   }
@@ -87,13 +96,21 @@ export class Synthesis {
     return tf.tidy(() => {
       const inputs = { styles: tf.unstack(dlatents, 1) as tf.Tensor2D[], noise, probe, constantNoise };
       let x = this.input.forward(batch, this.weights);
-      for (const layer of this.layers) x = layer.forward(x, this.weights, inputs);
-      return x;
+      // Skip outputs: the image so far, at the side of the last block run (null for 'orig').
+      let skipImage: tf.Tensor4D | null = null;
+      const top = this.layers.length - 1; // toRGB
+      for (let i = 0; i < top; i++) {
+        x = this.layers[i].forward(x, this.weights, inputs);
+        const toRgb = this.skipToRgbAt.get(i + 1);
+        if (toRgb) skipImage = addSkip(skipImage, toRgb.forward(x, this.weights));
+      }
+      const rgb = this.layers[top].forward(x, this.weights, inputs);
+      return skipImage ? addSkip(skipImage, rgb) : rgb;
     });
   }
 
   /**
-   * Training with progressive growing (train/growing.ts): the feature maps after blocks
+   * Training with progressive growing (train/growing.ts, 'orig' networks only): the feature maps after blocks
    * 0..`lastBlock` (block 0 is 4x4), without toRGB; layers above `lastBlock` are not run, so
    * their noise maps may be null. `forward` is these blocks through the last one, then `toRgb`.
    */
@@ -123,6 +140,11 @@ export class Synthesis {
 
   dispose(): void {
     this.weights.dispose();
-    this.layers.forEach((l) => l.dispose?.());
+    [...this.layers, ...this.skipToRgbAt.values()].forEach((l) => l.dispose?.());
   }
+}
+
+/** One skip output step: the image so far, upsampled 2x, plus this block's colours. */
+function addSkip(image: tf.Tensor4D | null, rgb: tf.Tensor4D): tf.Tensor4D {
+  return image ? (tf.add(upsampleBilinear2x(image), rgb) as tf.Tensor4D) : rgb;
 }

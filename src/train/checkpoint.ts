@@ -95,6 +95,7 @@ export async function loadCheckpoint(runDir: string, changes: BranchChanges = {}
     augment: meta.config.augment ?? 'none',
     growFrom: meta.config.growFrom ?? null,
     growPhaseImages: meta.config.growPhaseImages ?? DEFAULT_TRAIN_CONFIG.growPhaseImages,
+    architecture: meta.config.architecture ?? 'orig',
     ...changes,
   };
   const trainer = Trainer.restore(config, tensors, { ...meta.state }, {

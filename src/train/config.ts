@@ -3,6 +3,7 @@
  * sized for a 2-core CPU: a 64 px StyleGAN (v1, the architecture PULSE searches) with
  * narrow layers, trained for hours, not days.
  */
+import type { SynthesisArchitecture } from '../stylegan/config.js';
 import { isPowerOfTwo } from '../util/power-of-two.js';
 import { parseAugmentPolicy } from './augment.js';
 
@@ -57,6 +58,12 @@ export interface TrainConfig {
   readonly growFrom: number | null;
   /** Growing: real images per phase (train a resolution, then fade in the next). v1: 600,000. */
   readonly growPhaseImages: number;
+  /**
+   * How G forms its image (stylegan/config.ts): 'orig' (default), v1's single toRGB, the network
+   * the official PULSE code searches; 'skip', StyleGAN2's skip outputs (a toRGB per block,
+   * summed). Checkpoints written before this option existed resume with 'orig'.
+   */
+  readonly architecture: SynthesisArchitecture;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -83,6 +90,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   seed: 1,
   growFrom: null,
   growPhaseImages: 6_000,
+  architecture: 'orig',
 };
 
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
@@ -99,6 +107,12 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   parseAugmentPolicy(c.augment);
   if (c.growFrom !== null && !(isPowerOfTwo(c.growFrom) && c.growFrom >= 8 && c.growFrom <= c.resolution)) {
     throw new Error(`train option growFrom=${c.growFrom} must be a power of two from 8 to the resolution ${c.resolution} (or null: no growing)`);
+  }
+  if (c.architecture !== 'orig' && c.architecture !== 'skip') {
+    throw new Error(`train option architecture=${String(c.architecture)} must be 'orig' (v1's single toRGB) or 'skip' (a toRGB per block)`);
+  }
+  if (c.architecture === 'skip' && c.growFrom !== null) {
+    throw new Error(`train option growFrom=${c.growFrom} needs architecture 'orig': skip outputs replace progressive growing (StyleGAN2), use one or the other`);
   }
   if (!(c.r1Gamma >= 0)) throw new Error(`train option r1Gamma=${c.r1Gamma} must be >= 0`);
   for (const k of ['lrG', 'lrD', 'emaHalfLifeImages'] as const) {

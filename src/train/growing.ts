@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../io/state-dict.js';
-import { type SynthesisConfig, blockChannels, blockName, log2Resolution } from '../stylegan/config.js';
+import { type SynthesisConfig, architectureOf, blockChannels, blockName, log2Resolution } from '../stylegan/config.js';
 import { EqualizedConv2d } from '../stylegan/modules/equalized-conv.js';
 import { type ParamDecl, weightSpecsOf } from '../stylegan/param-decl.js';
 import { paramSpecOf, validateStateDict } from '../stylegan/params.js';
@@ -123,6 +123,7 @@ export class GrowingOutputs {
   private readonly layers: Map<number, EqualizedConv2d>;
 
   constructor(cfg: SynthesisConfig, fromResolution: number, sd: StateDict, source = 'growing toRGB layers') {
+    if (architectureOf(cfg) !== 'orig') throw new Error(`progressive growing needs a synthesis network with architecture 'orig', not '${architectureOf(cfg)}'`);
     this.layers = growingToRgbLayers(cfg, fromResolution);
     const params = growingParams(this.layers);
     validateStateDict(sd, paramSpecOf(params), source);

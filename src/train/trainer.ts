@@ -52,7 +52,8 @@ export interface GeneratorNets {
 }
 
 export function synthesisConfigFor(c: TrainConfig): SynthesisConfig {
-  return { ...DEFAULT_SYNTHESIS_CONFIG, resolution: c.resolution, fmapBase: c.fmapBase, fmapMax: c.fmapMax };
+  // 'orig' is left implicit, so its exported model.json reads as every v1 model's does.
+  return { ...DEFAULT_SYNTHESIS_CONFIG, resolution: c.resolution, fmapBase: c.fmapBase, fmapMax: c.fmapMax, ...(c.architecture === 'skip' ? { architecture: 'skip' as const } : {}) };
 }
 
 export function discriminatorConfigFor(c: TrainConfig): DiscriminatorConfig {
