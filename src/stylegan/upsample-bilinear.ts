@@ -28,8 +28,8 @@ function upsampleAxis(x: tf.Tensor3D): tf.Tensor3D {
 export function upsampleBilinear2x(x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, c] = x.shape;
-    const rows = upsampleAxis(tf.reshape(x, [b, h, w * c]) as tf.Tensor3D); // [B, 2H, W C]
-    const columns = upsampleAxis(tf.reshape(rows, [b * 2 * h, w, c]) as tf.Tensor3D); // [B 2H, 2W, C]
+    const rows = upsampleAxis(tf.reshape(x, [b, h, w * c]) as tf.Tensor3D); // [B, 2H, W·C]
+    const columns = upsampleAxis(tf.reshape(rows, [b * 2 * h, w, c]) as tf.Tensor3D); // [B·2H, 2W, C]
     return tf.reshape(columns, [b, 2 * h, 2 * w, c]) as tf.Tensor4D;
   });
 }
