@@ -5,13 +5,12 @@
  * agrees with the trainable one, and that a skip run trains, resumes exactly and exports a model
  * that loads as skip.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestBackend } from './helpers/backend.js';
 import { fakeSource } from './helpers/fake-source.js';
+import { trainThroughCheckpoint } from './helpers/resume.js';
 import type { StateDict } from '../src/io/state-dict.js';
 import { type SynthesisConfig, DEFAULT_SYNTHESIS_CONFIG } from '../src/stylegan/config.js';
 import { inferSynthesisConfig } from '../src/stylegan/params.js';
@@ -20,7 +19,6 @@ import { Synthesis } from '../src/stylegan/synthesis.js';
 import { upsampleBilinear2x } from '../src/stylegan/upsample-bilinear.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/config.js';
 import { Trainer, synthesisConfigFor } from '../src/train/trainer.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { exportModel } from '../src/train/export.js';
 import { loadModel } from '../src/model/model.js';
 import { gaussian } from '../src/util/random.js';
@@ -166,16 +164,8 @@ describe('a skip training run', () => {
       expect(Array.from(after.get(name)!.data), name).not.toEqual(Array.from(before.get(name)!.data));
     }
 
-    const run = mkdtempSync(join(tmpdir(), 'pulse-skip-'));
-    const first = Trainer.create(cfg);
-    const s2 = fakeSource(16);
-    for (let i = 0; i < 2; i++) first.step(s2);
-    await saveCheckpoint(run, first, s2.state(), { test: true }, 'test');
-    first.dispose();
-    const { trainer: resumed, meta } = await loadCheckpoint(run);
+    const { run, resumed, meta } = await trainThroughCheckpoint(cfg, 2, 2, 16, 'pulse-skip-');
     expect(meta.config.architecture).toBe('skip');
-    const s3 = fakeSource(16, meta.sampler as number);
-    for (let i = 0; i < 2; i++) resumed.step(s3);
     const a = (await straight.checkpointTensors()).tensors;
     const b = (await resumed.checkpointTensors()).tensors;
     expect([...b.keys()]).toEqual([...a.keys()]);

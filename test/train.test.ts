@@ -9,9 +9,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestBackend } from './helpers/backend.js';
 import { fakeSource } from './helpers/fake-source.js';
+import { trainThroughCheckpoint } from './helpers/resume.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
-import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { exportModel } from '../src/train/export.js';
 import { emaBeta } from '../src/train/ema.js';
 import { Discriminator, downsample2x, minibatchStddev, randomDiscriminatorStateDict } from '../src/train/discriminator.js';
@@ -53,15 +54,7 @@ describe('Trainer', () => {
     const s1 = fakeSource(16);
     for (let i = 0; i < 4; i++) straight.step(s1);
 
-    const run = mkdtempSync(join(tmpdir(), 'pulse-train-'));
-    const first = Trainer.create(cfg);
-    const s2 = fakeSource(16);
-    for (let i = 0; i < 2; i++) first.step(s2);
-    await saveCheckpoint(run, first, s2.state(), { test: true }, 'test');
-    first.dispose();
-    const { trainer: resumed, meta } = await loadCheckpoint(run);
-    const s3 = fakeSource(16, meta.sampler as number);
-    for (let i = 0; i < 2; i++) resumed.step(s3);
+    const { run, resumed } = await trainThroughCheckpoint(cfg, 2, 2, 16);
 
     const a = (await straight.checkpointTensors()).tensors;
     const b = (await resumed.checkpointTensors()).tensors;
