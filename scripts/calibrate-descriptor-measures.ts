@@ -1,0 +1,106 @@
+/**
+ * What the descriptor measures of `pulse eval-model` give for real faces that only lost detail:
+ * the aligned `dev` faces (FFHQ convention, the model's side), each softened by a factor
+ * (src/eval/degrade.ts: box average to 1/factor of the side, bilinear back), against the same
+ * unsoftened faces, measured the way measureIdentityFrechet measures a generator:
+ *
+ * - found: faces the detector still finds (of `count`);
+ * - diversity: mean pairwise descriptor distance of the found ones, over the same for the
+ *   unsoftened faces (the generator's ratio is 0.65-0.71x, the target >= 0.9x);
+ * - Frechet at equal counts: softened identity-half A against unsoftened half B (the halves
+ *   share no person), beside the floor (half A against half B, both unsoftened) — comparable
+ *   with eval-model's "generated vs half B" at the same sizes.
+ *
+ * Also the diversity of one photo per identity (LFW dev holds several photos of some people,
+ * which pulls the real diversity down).
+ *
+ *   npx tsx scripts/calibrate-descriptor-measures.ts [--count 500] [--side 64] [--factors 1,2,4] \
+ *     [--lfw ../shared/datasets/lfw] [--out experiments/descriptor-calibration/result.json] [--force]
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../src/backend/select.js';
+import { compareDiversity, meanPairwiseDistance } from '../src/eval/diversity.js';
+import { softenByFactor } from '../src/eval/degrade.js';
+import { realDevFaces, splitByIdentity } from '../src/eval/evaluate-model.js';
+import { FACE_PROTOCOL, analyzeFaces, faceAnalyzerInfo } from '../src/eval/face-analysis.js';
+import { frechetDistance } from '../src/eval/frechet.js';
+import { writeJsonAtomic } from '../src/util/files.js';
+import { portablePath } from '../src/util/repo-root.js';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '500' },
+    side: { type: 'string', default: '64' },
+    factors: { type: 'string', default: '1,2,4' },
+    lfw: { type: 'string', default: '../shared/datasets/lfw' },
+    out: { type: 'string', default: 'experiments/descriptor-calibration/result.json' },
+    force: { type: 'boolean', default: false },
+  },
+});
+const count = Number(values.count);
+const side = Number(values.side);
+const factors = values.factors!.split(',').map(Number);
+if (!factors.includes(1)) throw new Error('--factors must include 1 (the unsoftened reference)');
+const backend = await initBackend();
+const t0 = performance.now();
+const faces = await realDevFaces(values.lfw!, count, side, 'ffhq', (d, t) => {
+  if (d % 100 === 0 || d === t) process.stderr.write(`aligning dev photos ${d}/${t}\n`);
+});
+
+interface Described {
+  readonly index: number;
+  readonly identity?: string;
+  readonly key: string;
+  readonly descriptor: Float32Array;
+}
+const described = new Map<number, Described[]>();
+for (const factor of factors) {
+  const list: Described[] = [];
+  for (let i = 0; i < faces.length; i++) {
+    const [a] = await analyzeFaces([softenByFactor(faces[i].image, factor)], { descriptors: true });
+    if (a.found && a.descriptor) list.push({ index: i, identity: faces[i].entry.identity, key: faces[i].entry.path, descriptor: a.descriptor });
+    if ((i + 1) % 100 === 0) process.stderr.write(`factor ${factor}: analysed ${i + 1}/${faces.length}\n`);
+  }
+  described.set(factor, list);
+}
+
+const reference = described.get(1)!;
+const [halfA, halfB] = splitByIdentity(reference);
+const inA = new Set(halfA.map((d) => d.index));
+const halfBDescriptors = halfB.map((d) => d.descriptor);
+const onePerIdentity = [...new Map(reference.map((d) => [d.identity ?? d.key, d.descriptor])).values()];
+const rows = factors.map((factor) => {
+  const list = described.get(factor)!;
+  const a = list.filter((d) => inA.has(d.index)).map((d) => d.descriptor);
+  const frechet = frechetDistance(a, halfBDescriptors);
+  const diversity = compareDiversity(
+    list.map((d) => d.descriptor),
+    reference.map((d) => d.descriptor),
+  );
+  return { factor, found: list.length, of: faces.length, diversity, frechetHalfAvsB: { distance: frechet.distance, counts: frechet.counts } };
+});
+const result = {
+  kind: 'pulse-descriptor-calibration',
+  dataset: portablePath(values.lfw!),
+  realFaces: 'ffhq',
+  side,
+  count: faces.length,
+  backend: backend.name,
+  faceAnalyzer: (await faceAnalyzerInfo(FACE_PROTOCOL)).description,
+  halves: { a: halfA.length, b: halfB.length },
+  identities: onePerIdentity.length,
+  diversityOnePhotoPerIdentity: meanPairwiseDistance(onePerIdentity),
+  rows,
+  seconds: (performance.now() - t0) / 1000,
+};
+mkdirSync(dirname(values.out!), { recursive: true });
+writeJsonAtomic(values.out!, result, values.force);
+for (const r of rows) {
+  console.log(
+    `softened ${r.factor}x: found ${r.found}/${r.of}, diversity ${r.diversity.generated?.toFixed(3)} / ${r.diversity.real?.toFixed(3)} = ${r.diversity.ratio?.toFixed(3)}x, ` +
+      `Frechet half A (${r.frechetHalfAvsB.counts[0]}) vs unsoftened half B (${r.frechetHalfAvsB.counts[1]}): ${r.frechetHalfAvsB.distance.toFixed(4)}`,
+  );
+}
+console.log(`one photo per identity (${onePerIdentity.length}): diversity ${result.diversityOnePhotoPerIdentity?.toFixed(3)}; wrote ${values.out}`);
