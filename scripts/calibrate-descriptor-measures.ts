@@ -14,8 +14,14 @@
  * Also the diversity of one photo per identity (LFW dev holds several photos of some people,
  * which pulls the real diversity down).
  *
+ * With --model (repeatable), a generator's samples (the first `count` of seed 1, the ones
+ * eval-model measures) at matched detail: samples and real faces softened by the same factor,
+ * so that what is left of the gap is the spread of identities, not sharpness. Per factor: its
+ * diversity over the real faces' at that factor, and the Frechet distance of the first |A|
+ * samples against real half B at that factor, beside that factor's floor (half A vs half B).
+ *
  *   npx tsx scripts/calibrate-descriptor-measures.ts [--count 500] [--side 64] [--factors 1,2,4] \
- *     [--lfw ../shared/datasets/lfw] [--out experiments/descriptor-calibration/result.json] [--force]
+ *     [--model DIR ...] [--lfw ../shared/datasets/lfw] [--out experiments/descriptor-calibration/result.json] [--force]
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -23,9 +29,11 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/select.js';
 import { compareDiversity, meanPairwiseDistance } from '../src/eval/diversity.js';
 import { softenByFactor } from '../src/eval/degrade.js';
-import { realDevFaces, splitByIdentity } from '../src/eval/evaluate-model.js';
+import { generateSamples, realDevFaces, splitByIdentity } from '../src/eval/evaluate-model.js';
 import { FACE_PROTOCOL, analyzeFaces, faceAnalyzerInfo } from '../src/eval/face-analysis.js';
 import { frechetDistance } from '../src/eval/frechet.js';
+import type { RgbImage } from '../src/io/rgb-image.js';
+import { loadModel } from '../src/model/model.js';
 import { writeJsonAtomic } from '../src/util/files.js';
 import { portablePath } from '../src/util/repo-root.js';
 
@@ -37,6 +45,7 @@ const { values } = parseArgs({
     lfw: { type: 'string', default: '../shared/datasets/lfw' },
     out: { type: 'string', default: 'experiments/descriptor-calibration/result.json' },
     force: { type: 'boolean', default: false },
+    model: { type: 'string', multiple: true, default: [] },
   },
 });
 const count = Number(values.count);
@@ -55,15 +64,20 @@ interface Described {
   readonly key: string;
   readonly descriptor: Float32Array;
 }
+/** The images with a face found after softening by `factor`, with their descriptors. */
+async function describeSoftened(label: string, images: readonly RgbImage[], factor: number, identityOf: (i: number) => { identity?: string; key: string }): Promise<Described[]> {
+  const list: Described[] = [];
+  for (let i = 0; i < images.length; i++) {
+    const [a] = await analyzeFaces([softenByFactor(images[i], factor)], { descriptors: true });
+    if (a.found && a.descriptor) list.push({ index: i, ...identityOf(i), descriptor: a.descriptor });
+    if ((i + 1) % 100 === 0) process.stderr.write(`${label}, softened ${factor}x: analysed ${i + 1}/${images.length}\n`);
+  }
+  return list;
+}
+
 const described = new Map<number, Described[]>();
 for (const factor of factors) {
-  const list: Described[] = [];
-  for (let i = 0; i < faces.length; i++) {
-    const [a] = await analyzeFaces([softenByFactor(faces[i].image, factor)], { descriptors: true });
-    if (a.found && a.descriptor) list.push({ index: i, identity: faces[i].entry.identity, key: faces[i].entry.path, descriptor: a.descriptor });
-    if ((i + 1) % 100 === 0) process.stderr.write(`factor ${factor}: analysed ${i + 1}/${faces.length}\n`);
-  }
-  described.set(factor, list);
+  described.set(factor, await describeSoftened('real dev faces', faces.map((f) => f.image), factor, (i) => ({ identity: faces[i].entry.identity, key: faces[i].entry.path })));
 }
 
 const reference = described.get(1)!;
@@ -81,6 +95,28 @@ const rows = factors.map((factor) => {
   );
   return { factor, found: list.length, of: faces.length, diversity, frechetHalfAvsB: { distance: frechet.distance, counts: frechet.counts } };
 });
+const descriptorsOf = (list: readonly Described[]) => list.map((d) => d.descriptor);
+const models = [];
+for (const path of values.model!) {
+  const model = await loadModel(path);
+  if (model.synthesis.config.resolution !== side) throw new Error(`${path} draws ${model.synthesis.config.resolution} px faces; this run compares at --side ${side}`);
+  const samples = await generateSamples(model, 0, count, 1);
+  const matched = [];
+  for (const factor of factors) {
+    const generated = descriptorsOf(await describeSoftened(path, samples, factor, (i) => ({ key: `sample ${i}` })));
+    const real = described.get(factor)!;
+    const [a, b] = splitByIdentity(real);
+    matched.push({
+      factor,
+      found: generated.length,
+      of: samples.length,
+      diversity: compareDiversity(generated, descriptorsOf(real)),
+      frechetVsHalfB: { distance: frechetDistance(generated.slice(0, a.length), descriptorsOf(b)).distance, counts: [Math.min(a.length, generated.length), b.length] },
+      floor: frechetDistance(descriptorsOf(a), descriptorsOf(b)).distance,
+    });
+  }
+  models.push({ model: portablePath(path), seed: 1, matched });
+}
 const result = {
   kind: 'pulse-descriptor-calibration',
   dataset: portablePath(values.lfw!),
@@ -93,6 +129,7 @@ const result = {
   identities: onePerIdentity.length,
   diversityOnePhotoPerIdentity: meanPairwiseDistance(onePerIdentity),
   rows,
+  models,
   seconds: (performance.now() - t0) / 1000,
 };
 mkdirSync(dirname(values.out!), { recursive: true });
@@ -102,5 +139,13 @@ for (const r of rows) {
     `softened ${r.factor}x: found ${r.found}/${r.of}, diversity ${r.diversity.generated?.toFixed(3)} / ${r.diversity.real?.toFixed(3)} = ${r.diversity.ratio?.toFixed(3)}x, ` +
       `Frechet half A (${r.frechetHalfAvsB.counts[0]}) vs unsoftened half B (${r.frechetHalfAvsB.counts[1]}): ${r.frechetHalfAvsB.distance.toFixed(4)}`,
   );
+}
+for (const m of models) {
+  for (const r of m.matched) {
+    console.log(
+      `${m.model}, samples and real faces softened ${r.factor}x: found ${r.found}/${r.of}, diversity ${r.diversity.ratio?.toFixed(3)}x, ` +
+        `Frechet ${r.frechetVsHalfB.distance.toFixed(4)} (${r.frechetVsHalfB.counts.join(' vs ')}; floor ${r.floor.toFixed(4)})`,
+    );
+  }
 }
 console.log(`one photo per identity (${onePerIdentity.length}): diversity ${result.diversityOnePhotoPerIdentity?.toFixed(3)}; wrote ${values.out}`);
