@@ -360,7 +360,27 @@ describe('evaluate-model on a tiny random generator', () => {
     });
     expect(r.generated.described).toBe(3);
     expect(r.frechet.distance).toBeGreaterThan(0);
+    // 3 planted samples and a 2-face half: too few for k = 3 neighbours, so no precision / recall
+    expect(r.precisionRecall.generatedVsHalf).toBeNull();
     expect(r.generatedVsHalf.distance === null || r.generatedVsHalf.distance > 0).toBe(true);
+  });
+
+  it.skipIf(!HAVE_LFW)(`measureIdentityFrechet: precision / recall at the halves' sizes, beside the real halves ${NEEDS_LFW}`, async () => {
+    const planted = await Promise.all(
+      ['Al_Gore_0002.jpg', 'Al_Gore_0004.jpg', 'Al_Pacino_0001.jpg', 'Al_Pacino_0002.jpg', 'Al_Sharpton_0001.jpg', 'Al_Sharpton_0002.jpg', 'Aaron_Eckhart_0001.jpg'].map((f) =>
+        cropAndResize(join(LFW_IMAGES, f), LFW_CROP, 32),
+      ),
+    );
+    const analyses = await analyzeFaces(planted, { descriptors: true });
+    const r = await measureIdentityFrechet(model, { samples: 7, realFaces: 12, datasetDir: LFW, seed: 9, analysis: { analyses, seed: 9, generateSeconds: 0, analyzeSeconds: 0 } });
+    const { generatedVsHalf: g, realHalves: h } = r.precisionRecall;
+    expect(r.halves.a).toBeGreaterThan(3);
+    expect(r.halves.b).toBeGreaterThan(3);
+    expect(g).not.toBeNull();
+    expect(h).not.toBeNull();
+    expect(g!.counts).toEqual([Math.min(r.halves.a, r.generated.described), r.halves.b]);
+    expect(h!.counts).toEqual([r.halves.a, r.halves.b]);
+    for (const x of [g!, h!]) for (const v of [x.precision, x.recall]) expect(v >= 0 && v <= 1).toBe(true);
   });
 
   it('splitByIdentity keeps each person in one half and balances the halves', () => {
@@ -495,6 +515,14 @@ describe('model card', () => {
     expect(v1).not.toContain('| run |');
     expect(v1).toContain('(collapse shows here) | not measured |');
     expect(v1).not.toContain('| outputs |');
+    expect(card).not.toContain('precision / recall'); // reports from before the measure: no row
+    const withPr = renderModelCard({
+      name: 'default',
+      config: {},
+      metadata: {},
+      evaluation: { ...evaluation, identity: { ...evaluation.identity, precisionRecall: { generatedVsHalf: { precision: 0.714, recall: 0.226 }, realHalves: { precision: 0.806, recall: 0.8 } } } },
+    });
+    expect(withPr).toContain('real faces the samples cover) | 0.71 / 0.23 | real half vs half: 0.81 / 0.80 |');
     const skip = renderModelCard({ name: 'skip', config: { synthesis: { resolution: 64, architecture: 'skip' } }, metadata: {} });
     expect(skip).toContain("| outputs | skip: a toRGB per block, summed (StyleGAN2's skip architecture; the official code has v1's single toRGB");
   });

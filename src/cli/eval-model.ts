@@ -75,6 +75,9 @@ export function summarize(e: ModelEvaluation): string[] {
     const v = i.diversity;
     const f3 = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
     lines.push(`diversity: mean pairwise descriptor distance, samples ${f3(v.generated)} vs real ${f3(v.real)} = ${v.ratio === null ? 'n/a' : v.ratio.toFixed(3)}x (target >= 0.9x)`);
+    const { generatedVsHalf: g, realHalves: r } = i.precisionRecall;
+    const pr = (x: typeof g) => (x ? `precision ${x.precision.toFixed(3)}, recall ${x.recall.toFixed(3)} (${x.counts.join(' vs ')})` : 'n/a');
+    lines.push(`precision / recall (k = 3, Kynkäänniemi et al. 2019): samples vs real half B ${pr(g)}; real half A vs B ${pr(r)}`);
   }
   return lines;
 }

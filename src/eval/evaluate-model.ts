@@ -32,6 +32,7 @@ import { median } from '../util/stats.js';
 import { type FaceAnalysis, type FaceProtocol, FACE_PROTOCOL, analyzeFaces } from './face-analysis.js';
 import { type FrechetResult, frechetDistance } from './frechet.js';
 import { type DiversityComparison, compareDiversity, meanPairwiseDistance } from './diversity.js';
+import { type PrecisionRecall, PRECISION_RECALL_K, precisionRecall } from './precision-recall.js';
 
 /** Share of samples with a detected face that the issue asks for. */
 export const DETECTION_TARGET = 0.9;
@@ -385,6 +386,12 @@ export interface IdentityFrechetResult {
   readonly generatedVsHalf: MaybeFrechet;
   /** Mean pairwise descriptor distance of the samples beside that of the real faces (the collapse measure). */
   readonly diversity: DiversityComparison;
+  /**
+   * Precision (samples inside the real faces' descriptor manifold) and recall (real faces inside
+   * the samples'), src/eval/precision-recall.ts, at the halves' sizes: the first |A| samples vs
+   * half B, beside half A vs half B (what real faces score). Null where a set has <= k faces.
+   */
+  readonly precisionRecall: { readonly generatedVsHalf: PrecisionRecall | null; readonly realHalves: PrecisionRecall | null };
   readonly seconds: { readonly generate: number; readonly analyzeGenerated: number; readonly analyzeReal: number; readonly total: number };
 }
 
@@ -400,6 +407,10 @@ export interface IdentityFrechetOptions extends Omit<SampleAnalysisOptions, 'cou
   readonly onRealProgress?: ProgressCallback;
   /** Progress of aligning the dev photos, the first time (FFHQ convention). */
   readonly onAlignProgress?: ProgressCallback;
+}
+
+function maybePrecisionRecall(generated: readonly Float32Array[], real: readonly Float32Array[]): PrecisionRecall | null {
+  return generated.length > PRECISION_RECALL_K && real.length > PRECISION_RECALL_K ? precisionRecall(generated, real) : null;
 }
 
 function maybeFrechet(x: readonly Float32Array[], y: readonly Float32Array[]): MaybeFrechet {
@@ -465,6 +476,16 @@ export async function measureIdentityFrechet(model: LoadedModel, options: Identi
       hb.map((r) => r.descriptor),
     ),
     diversity: compareDiversity(genDesc, realDesc),
+    precisionRecall: {
+      generatedVsHalf: maybePrecisionRecall(
+        genDesc.slice(0, ha.length),
+        hb.map((r) => r.descriptor),
+      ),
+      realHalves: maybePrecisionRecall(
+        ha.map((r) => r.descriptor),
+        hb.map((r) => r.descriptor),
+      ),
+    },
     seconds: {
       generate: analysis.generateSeconds * share,
       analyzeGenerated: analysis.analyzeSeconds * share,

@@ -65,6 +65,10 @@ function lineageRows(record: BranchRecord | undefined): string[] {
   return rows;
 }
 
+function precisionRecallCell(pr: { precision?: number; recall?: number } | null | undefined): string {
+  return pr && typeof pr.precision === 'number' && typeof pr.recall === 'number' ? `${pr.precision.toFixed(2)} / ${pr.recall.toFixed(2)}` : '-';
+}
+
 export function renderModelCard(input: ModelCardInput): string {
   const t = input.metadata.training ?? {};
   const tc = t.config ?? {};
@@ -112,6 +116,11 @@ export function renderModelCard(input: ModelCardInput): string {
       `| PULSE: median best L2 | ${pulse ? pulse.medianMinMse.toExponential(3) : 'not measured'} | eps ${pulse?.options?.eps ?? ''} |`,
       `| Frechet distance of face descriptors, samples vs dev | ${id ? `${id.frechet?.distance?.toFixed?.(3) ?? JSON.stringify(id.frechet)}` : 'not measured'} | floor (dev half vs half): ${id?.floor?.distance?.toFixed?.(3) ?? '-'} |`,
       `| mean descriptor distance between samples (collapse shows here) | ${fixed3(id?.diversity?.generated)}${ratioTo(id?.diversity?.generated, id?.diversity?.real)} | >= 0.9x that of real dev faces (${fixed3(id?.diversity?.real)}) |`,
+      ...(id?.precisionRecall?.generatedVsHalf
+        ? [
+            `| descriptor precision / recall, samples vs a dev half (k = 3, Kynkäänniemi et al. 2019: samples that look real / real faces the samples cover) | ${precisionRecallCell(id.precisionRecall.generatedVsHalf)} | real half vs half: ${precisionRecallCell(id.precisionRecall.realHalves)} |`,
+          ]
+        : []),
       `| PULSE: median descriptor distance among a face's solutions | ${fixed3(pulse?.solutionDiversity?.median)} | different people: about 0.8 |`,
       '',
       `Evaluated on ${ev.backend} in ${Math.round(ev.seconds)} s, seed ${ev.seed} (report: \`eval.json\`).`,
