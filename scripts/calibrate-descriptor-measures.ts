@@ -11,6 +11,8 @@
  *   share no person), beside the floor (half A against half B, both unsoftened) — comparable
  *   with eval-model's "generated vs half B" at the same sizes.
  *
+ * Each also with descriptor precision and recall (src/eval/precision-recall.ts) at the same sizes.
+ *
  * Also the diversity of one photo per identity (LFW dev holds several photos of some people,
  * which pulls the real diversity down).
  *
@@ -32,6 +34,7 @@ import { softenByFactor } from '../src/eval/degrade.js';
 import { generateSamples, realDevFaces, splitByIdentity } from '../src/eval/evaluate-model.js';
 import { FACE_PROTOCOL, analyzeFaces, faceAnalyzerInfo } from '../src/eval/face-analysis.js';
 import { frechetDistance } from '../src/eval/frechet.js';
+import { precisionRecall } from '../src/eval/precision-recall.js';
 import type { RgbImage } from '../src/io/rgb-image.js';
 import { loadModel } from '../src/model/model.js';
 import { writeJsonAtomic } from '../src/util/files.js';
@@ -93,7 +96,14 @@ const rows = factors.map((factor) => {
     list.map((d) => d.descriptor),
     reference.map((d) => d.descriptor),
   );
-  return { factor, found: list.length, of: faces.length, diversity, frechetHalfAvsB: { distance: frechet.distance, counts: frechet.counts } };
+  return {
+    factor,
+    found: list.length,
+    of: faces.length,
+    diversity,
+    frechetHalfAvsB: { distance: frechet.distance, counts: frechet.counts },
+    precisionRecallHalfAvsB: precisionRecall(a, halfBDescriptors),
+  };
 });
 const descriptorsOf = (list: readonly Described[]) => list.map((d) => d.descriptor);
 const models = [];
@@ -113,6 +123,8 @@ for (const path of values.model!) {
       diversity: compareDiversity(generated, descriptorsOf(real)),
       frechetVsHalfB: { distance: frechetDistance(generated.slice(0, a.length), descriptorsOf(b)).distance, counts: [Math.min(a.length, generated.length), b.length] },
       floor: frechetDistance(descriptorsOf(a), descriptorsOf(b)).distance,
+      precisionRecall: precisionRecall(generated.slice(0, a.length), descriptorsOf(b)),
+      precisionRecallFloor: precisionRecall(descriptorsOf(a), descriptorsOf(b)),
     });
   }
   models.push({ model: portablePath(path), seed: 1, matched });
@@ -137,14 +149,16 @@ writeJsonAtomic(values.out!, result, values.force);
 for (const r of rows) {
   console.log(
     `softened ${r.factor}x: found ${r.found}/${r.of}, diversity ${r.diversity.generated?.toFixed(3)} / ${r.diversity.real?.toFixed(3)} = ${r.diversity.ratio?.toFixed(3)}x, ` +
-      `Frechet half A (${r.frechetHalfAvsB.counts[0]}) vs unsoftened half B (${r.frechetHalfAvsB.counts[1]}): ${r.frechetHalfAvsB.distance.toFixed(4)}`,
+      `Frechet half A (${r.frechetHalfAvsB.counts[0]}) vs unsoftened half B (${r.frechetHalfAvsB.counts[1]}): ${r.frechetHalfAvsB.distance.toFixed(4)}, ` +
+      `precision ${r.precisionRecallHalfAvsB.precision.toFixed(3)} recall ${r.precisionRecallHalfAvsB.recall.toFixed(3)}`,
   );
 }
 for (const m of models) {
   for (const r of m.matched) {
     console.log(
       `${m.model}, samples and real faces softened ${r.factor}x: found ${r.found}/${r.of}, diversity ${r.diversity.ratio?.toFixed(3)}x, ` +
-        `Frechet ${r.frechetVsHalfB.distance.toFixed(4)} (${r.frechetVsHalfB.counts.join(' vs ')}; floor ${r.floor.toFixed(4)})`,
+        `Frechet ${r.frechetVsHalfB.distance.toFixed(4)} (${r.frechetVsHalfB.counts.join(' vs ')}; floor ${r.floor.toFixed(4)}), ` +
+        `precision ${r.precisionRecall.precision.toFixed(3)} recall ${r.precisionRecall.recall.toFixed(3)} (real halves ${r.precisionRecallFloor.precision.toFixed(3)} / ${r.precisionRecallFloor.recall.toFixed(3)})`,
     );
   }
 }
