@@ -470,16 +470,20 @@ describe('evaluation history', () => {
     expect(entries.map((e) => e.imagesSeen)).toEqual([3200, 1600]);
     expect(entries[0]).toMatchObject({ steps: 200, frechet: 0.2, frechetFloor: 0.064, frechetCounts: [450, 486] });
     const table = renderHistoryTable(entries).split('\n');
-    expect(table[2]).toBe('| - (?) | 1,600 | 100 | 1.00 h | 230/256 = 89.8% | 99/100 = 99.0% | 9.00e-4 | 0.300 | 0.064 | - | - |');
-    expect(table[3]).toMatch(/^\| - \(\?\) \| 3,200 \| 200 \| 2.00 h .* 0.200 \| 0.064 \| - \| - \|$/);
+    expect(table[2]).toBe('| - (?) | 1,600 | 100 | 1.00 h | 230/256 = 89.8% | 99/100 = 99.0% | 9.00e-4 | 0.300 | 0.064 | - | - | - |');
+    expect(table[3]).toMatch(/^\| - \(\?\) \| 3,200 \| 200 \| 2.00 h .* 0.200 \| 0.064 \| - \| - \| - \|$/);
     appendHistory(
       file,
       historyEntry(
-        { ...report(3, 0.1), identity: { ...report(3, 0.1).identity, diversity: { generated: 0.71, real: 0.8 } }, pulse: { ...report(3, 0.1).pulse, solutionDiversity: { median: 0.62 } } },
+        {
+          ...report(3, 0.1),
+          identity: { ...report(3, 0.1).identity, diversity: { generated: 0.71, real: 0.8 }, precisionRecall: { generatedVsHalf: { precision: 0.995, recall: 0.004 } } },
+          pulse: { ...report(3, 0.1).pulse, solutionDiversity: { median: 0.62 } },
+        },
         { training: { steps: 300, imagesSeen: 4800, trainingSeconds: 7200 } },
       ),
     );
-    expect(renderHistoryTable(readHistory(file)).split('\n')[4]).toMatch(/\| 0.100 \| 0.064 \| 0.710 \(0.800\) \| 0.620 \|$/);
+    expect(renderHistoryTable(readHistory(file)).split('\n')[4]).toMatch(/\| 0.100 \| 0.064 \| 0.710 \(0.800\) \| 0.99 \/ 0.00 \| 0.620 \|$/);
     const card = renderModelCard({ name: 'm', config: {}, metadata: {}, history: entries });
     expect(card).toContain('## Across training');
     expect(card).toContain(table[3]);

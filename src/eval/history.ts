@@ -32,6 +32,9 @@ export interface EvalHistoryEntry {
   readonly realDiversity?: number | null;
   /** Median over dev faces of the mean pairwise descriptor distance of PULSE's solutions. */
   readonly solutionDiversity?: number | null;
+  /** Descriptor precision and recall, samples vs a real half (absent in lines written before they were measured). */
+  readonly precision?: number | null;
+  readonly recall?: number | null;
   readonly seed: number;
 }
 
@@ -58,6 +61,8 @@ export function historyEntry(report: Json, metadata: Json): EvalHistoryEntry {
     sampleDiversity: num(id?.diversity?.generated),
     realDiversity: num(id?.diversity?.real),
     solutionDiversity: num(p?.solutionDiversity?.median),
+    precision: num(id?.precisionRecall?.generatedVsHalf?.precision),
+    recall: num(id?.precisionRecall?.generatedVsHalf?.recall),
     seed: Number(report.seed ?? 0),
   };
 }
@@ -95,8 +100,8 @@ export function renderHistoryTable(entries: readonly EvalHistoryEntry[]): string
       a.evaluatedAt.localeCompare(b.evaluatedAt),
   );
   const lines = [
-    '| run (dev faces) | images seen | steps | training | face found in samples | PULSE within eps (8x) | median best L2 | descriptor Frechet | floor | sample diversity (real) | PULSE solution diversity |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| run (dev faces) | images seen | steps | training | face found in samples | PULSE within eps (8x) | median best L2 | descriptor Frechet | floor | sample diversity (real) | precision / recall | PULSE solution diversity |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const e of sorted) {
     lines.push(
@@ -104,7 +109,8 @@ export function renderHistoryTable(entries: readonly EvalHistoryEntry[]): string
         `${e.detection ? `${e.detection.detected}/${e.detection.samples} = ${pct(e.detection.rate)}` : '-'} | ` +
         `${e.pulse ? `${e.pulse.succeeded}/${e.pulse.faces} = ${pct(e.pulse.successRate)}` : '-'} | ` +
         `${e.pulse ? e.pulse.medianMinMse.toExponential(2) : '-'} | ${e.frechet === null ? '-' : e.frechet.toFixed(3)} | ${e.frechetFloor === null ? '-' : e.frechetFloor.toFixed(3)} | ` +
-        `${e.sampleDiversity == null ? '-' : `${e.sampleDiversity.toFixed(3)} (${e.realDiversity?.toFixed(3) ?? '?'})`} | ${e.solutionDiversity == null ? '-' : e.solutionDiversity.toFixed(3)} |`,
+        `${e.sampleDiversity == null ? '-' : `${e.sampleDiversity.toFixed(3)} (${e.realDiversity?.toFixed(3) ?? '?'})`} | ` +
+        `${e.precision == null || e.recall == null ? '-' : `${e.precision.toFixed(2)} / ${e.recall.toFixed(2)}`} | ${e.solutionDiversity == null ? '-' : e.solutionDiversity.toFixed(3)} |`,
     );
   }
   return lines.join('\n');
