@@ -12,7 +12,7 @@ import { fakeSource } from './helpers/fake-source.js';
 import { trainThroughCheckpoint } from './helpers/resume.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { loadCheckpoint, setAsideLogBeyond } from '../src/train/checkpoint.js';
 import { exportModel } from '../src/train/export.js';
 import { emaBeta } from '../src/train/ema.js';
 import { Discriminator, downsample2x, minibatchStddev, randomDiscriminatorStateDict } from '../src/train/discriminator.js';
@@ -88,6 +88,26 @@ describe('Trainer', () => {
     const worst = Math.max(...Array.from(again, (v, i) => Math.abs(v - alone[i])));
     expect(worst).toBeLessThan(1e-4); // batching changes float rounding only
     model.dispose();
+  });
+});
+
+describe('resuming from an older checkpoint than the log', () => {
+  it('moves the log lines past the checkpoint step aside, never over an earlier file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-log-'));
+    const log = join(dir, 'log.jsonl');
+    const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => JSON.stringify({ step: from + i, lossD: 1 })).join('\n') + '\n';
+    expect(setAsideLogBeyond(dir, 3)).toBeNull(); // no log yet
+    writeFileSync(log, lines(1, 10));
+    expect(setAsideLogBeyond(dir, 10)).toBeNull();
+    const aside = setAsideLogBeyond(dir, 6);
+    expect(aside).toBe(join(dir, 'log.beyond-step-6.jsonl'));
+    expect(readFileSync(log, 'utf8')).toBe(lines(1, 6));
+    expect(readFileSync(aside!, 'utf8')).toBe(lines(7, 10));
+    writeFileSync(log, lines(1, 8));
+    expect(setAsideLogBeyond(dir, 6)).toBe(join(dir, 'log.beyond-step-6-2.jsonl'));
+    expect(readFileSync(aside!, 'utf8')).toBe(lines(7, 10)); // the first one is untouched
+    writeFileSync(log, `${lines(1, 2)}not json\n`);
+    expect(() => setAsideLogBeyond(dir, 1)).toThrow(/log\.jsonl:3 is not a JSON line/);
   });
 });
 

@@ -12,7 +12,7 @@ import { prepareDatasetCache, type DatasetCrop } from '../data/dataset-cache.js'
 import { BatchSampler, makeBatch, type BatchSamplerState } from '../data/batches.js';
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { Trainer, type RealBatchSource } from '../train/trainer.js';
-import { assertNoOrphanLog, BRANCH_RECORD, hasCheckpoint, loadCheckpoint, readBranchRecord, saveCheckpoint, type BranchChanges } from '../train/checkpoint.js';
+import { assertNoOrphanLog, BRANCH_RECORD, hasCheckpoint, loadCheckpoint, readBranchRecord, saveCheckpoint, setAsideLogBeyond, type BranchChanges } from '../train/checkpoint.js';
 import { runTraining, stopOnSignals } from '../train/training-run.js';
 import { portablePath } from '../util/repo-root.js';
 import { createProgress, formatSeconds } from '../util/progress.js';
@@ -184,6 +184,8 @@ async function train(flags: TrainFlags, cmd: Command): Promise<void> {
     for (const ignored of ignoredOnResume(cmd, flags, trainer.config)) process.stderr.write(`notice: resuming, so ${ignored} is ignored\n`);
     if (flags.totalImages !== undefined) (trainer.config as { totalImages: number }).totalImages = flags.totalImages;
     process.stderr.write(`resumed ${runDir} at step ${trainer.state.step} (${trainer.state.images} images)\n`);
+    const aside = setAsideLogBeyond(runDir, trainer.state.step);
+    if (aside) process.stderr.write(`notice: log.jsonl went past step ${trainer.state.step} (an older checkpoint); those lines are kept in ${aside}\n`);
   } else {
     assertNoOrphanLog(runDir);
     if (flags.resume) process.stderr.write(`notice: ${runDir} has no checkpoint yet; starting a new run\n`);

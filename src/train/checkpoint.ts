@@ -4,7 +4,7 @@
  * config and the batch sampler's RNG state in its metadata. Written to a temporary folder
  * and renamed into place, so a run killed mid-write keeps its previous checkpoint.
  */
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelDir, writeModelDir } from '../io/model-format.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './config.js';
@@ -68,6 +68,35 @@ export function assertNoOrphanLog(runDir: string): void {
       `${runDir} has a log.jsonl from an earlier run but no checkpoint to resume it; move the log aside (or restore checkpoint/) before starting again there, or choose another --out`,
     );
   }
+}
+
+/**
+ * A run resumed from an older checkpoint than its log reached (a new machine with only the
+ * committed checkpoint, say) would append the same steps a second time. The log lines past
+ * `step` are moved, whole, into `log.beyond-step-<step>.jsonl` (never over an existing file) and
+ * log.jsonl keeps the lines up to `step`. Returns the new file, or null when nothing lay beyond.
+ */
+export function setAsideLogBeyond(runDir: string, step: number): string | null {
+  const log = join(runDir, 'log.jsonl');
+  if (!existsSync(log)) return null;
+  const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const stepOf = (l: string, i: number): number => {
+    try {
+      return Number((JSON.parse(l) as { step?: unknown }).step);
+    } catch {
+      throw new Error(`${log}:${i + 1} is not a JSON line; mend or remove it before resuming`);
+    }
+  };
+  const keep = lines.filter((l, i) => !(stepOf(l, i) > step));
+  const beyond = lines.filter((l, i) => stepOf(l, i) > step);
+  if (beyond.length === 0) return null;
+  let aside = join(runDir, `log.beyond-step-${step}.jsonl`);
+  for (let k = 2; existsSync(aside); k++) aside = join(runDir, `log.beyond-step-${step}-${k}.jsonl`);
+  writeFileSync(aside, `${beyond.join('\n')}\n`);
+  const tmp = `${log}.tmp`;
+  writeFileSync(tmp, keep.length > 0 ? `${keep.join('\n')}\n` : '');
+  renameSync(tmp, log);
+  return aside;
 }
 
 export function hasCheckpoint(runDir: string): boolean {
