@@ -204,6 +204,12 @@ scancel "${kill_id}_1"
 for _ in $(seq 30); do [[ "$(job_state "${kill_id}_1")" == CANCELLED ]] && break; sleep 0.5; done
 [[ "$(job_state "${kill_id}_1")" == CANCELLED ]] || fail "task ${kill_id}_1 not cancelled: $(job_state "${kill_id}_1")"
 echo "test-slurm: cancelled task ${kill_id}_1 mid-run ($(wc -l < out-kill/results.shard-2-of-3.jsonl) of 2 runs written)"
+# slurmd revokes a cancelled job's credential, and refuses a relaunch of that job id whose new
+# credential was made in the same second ("Job credential revoked": Slurm compares whole
+# seconds). So wait until slurmd has ended the batch step, then let the clock pass a second.
+raw_id="$(scontrol -o show job "${kill_id}_1" | grep -oE '(^| )JobId=[0-9]+' | head -1 | grep -oE '[0-9]+' || true)"
+for _ in $(seq 60); do grep -q "\[${raw_id}.batch\] done with job" "$tmp/slurmd.log" && break; sleep 0.5; done
+sleep 2
 # Resubmit the cancelled task: requeued, it keeps its array index and range (so its shard).
 scontrol requeue "${kill_id}_1"
 # Slurm holds a requeued job back for a while (BeginTime in the future); start it now.
