@@ -106,8 +106,8 @@ describe('resuming from an older checkpoint than the log', () => {
     writeFileSync(log, lines(1, 8));
     expect(setAsideLogBeyond(dir, 6)).toBe(join(dir, 'log.beyond-step-6-2.jsonl'));
     expect(readFileSync(aside!, 'utf8')).toBe(lines(7, 10)); // the first one is untouched
-    writeFileSync(log, `${lines(1, 2)}not json\n`);
-    expect(() => setAsideLogBeyond(dir, 1)).toThrow(/log\.jsonl:3 is not a JSON line/);
+    writeFileSync(log, `${lines(1, 2)}\nnot json\n`); // line 3 blank, line 4 broken
+    expect(() => setAsideLogBeyond(dir, 1)).toThrow(/log\.jsonl:4 is not a JSON line/);
   });
 });
 

@@ -79,16 +79,20 @@ export function assertNoOrphanLog(runDir: string): void {
 export function setAsideLogBeyond(runDir: string, step: number): string | null {
   const log = join(runDir, 'log.jsonl');
   if (!existsSync(log)) return null;
-  const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.trim() !== '');
-  const stepOf = (l: string, i: number): number => {
-    try {
-      return Number((JSON.parse(l) as { step?: unknown }).step);
-    } catch {
-      throw new Error(`${log}:${i + 1} is not a JSON line; mend or remove it before resuming`);
-    }
-  };
-  const keep = lines.filter((l, i) => !(stepOf(l, i) > step));
-  const beyond = lines.filter((l, i) => stepOf(l, i) > step);
+  // Each non-empty line with its step; the line number (from 1, blank lines counted) for errors.
+  const lines = readFileSync(log, 'utf8')
+    .split('\n')
+    .map((text, i) => ({ text, number: i + 1 }))
+    .filter((l) => l.text.trim() !== '')
+    .map(({ text, number }) => {
+      try {
+        return { text, step: Number((JSON.parse(text) as { step?: unknown }).step) };
+      } catch {
+        throw new Error(`${log}:${number} is not a JSON line; mend or remove it before resuming`);
+      }
+    });
+  const keep = lines.filter((l) => !(l.step > step)).map((l) => l.text);
+  const beyond = lines.filter((l) => l.step > step).map((l) => l.text);
   if (beyond.length === 0) return null;
   let aside = join(runDir, `log.beyond-step-${step}.jsonl`);
   for (let k = 2; existsSync(aside); k++) aside = join(runDir, `log.beyond-step-${step}-${k}.jsonl`);
