@@ -258,10 +258,4 @@ export async function describeFaces(
   return (await analyzeFaces(images, { ...options, descriptors: true })).map((r) => r.descriptor);
 }
 
-/** Euclidean distance between two descriptors (face-api: < 0.6 means the same person). */
-export function descriptorDistance(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`descriptors have ${a.length} and ${b.length} values`);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return Math.sqrt(s);
-}
+export { descriptorDistance } from './descriptor-distance.js';

@@ -13,6 +13,8 @@
  * beside what two halves of the real faces score.
  */
 
+import { descriptorDistance } from './descriptor-distance.js';
+
 /** The paper's neighbourhood size. */
 export const PRECISION_RECALL_K = 3;
 
@@ -26,12 +28,6 @@ export interface PrecisionRecall {
   readonly counts: readonly [number, number];
 }
 
-function distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return Math.sqrt(s);
-}
-
 /** For each vector, the distance to its k-th nearest other vector of the same set. */
 export function kthNeighbourRadii(vectors: readonly ArrayLike<number>[], k: number = PRECISION_RECALL_K): Float64Array {
   const n = vectors.length;
@@ -41,7 +37,7 @@ export function kthNeighbourRadii(vectors: readonly ArrayLike<number>[], k: numb
   const row = new Float64Array(n - 1);
   for (let i = 0; i < n; i++) {
     let m = 0;
-    for (let j = 0; j < n; j++) if (j !== i) row[m++] = distance(vectors[i], vectors[j]);
+    for (let j = 0; j < n; j++) if (j !== i) row[m++] = descriptorDistance(vectors[i], vectors[j]);
     row.sort();
     radii[i] = row[k - 1];
   }
@@ -55,7 +51,7 @@ export function shareInsideManifold(queries: readonly ArrayLike<number>[], set: 
   let inside = 0;
   for (const q of queries) {
     for (let j = 0; j < set.length; j++) {
-      if (distance(q, set[j]) <= radii[j]) {
+      if (descriptorDistance(q, set[j]) <= radii[j]) {
         inside++;
         break;
       }

@@ -16,6 +16,7 @@
  */
 import { type RgbImage, assertRgbImage, toBytesLikeTorchvision } from '../io/image.js';
 import { pixelDistance } from '../benchmark/identity.js';
+import { descriptorDistance } from '../eval/descriptor-distance.js';
 import { type InitSpec, type SearchInit, drawInit } from '../pulse/search-init.js';
 import type { PlotlyFigure, PlotlyTrace } from '../plot/plot-svg.js';
 
@@ -79,11 +80,7 @@ export function imageDistance(a: RgbImage, b: RgbImage): number {
 
 /** Euclidean distance of two descriptors, null when either is missing (no face found). */
 export function descriptorGap(a: Float32Array | null, b: Float32Array | null): number | null {
-  if (!a || !b) return null;
-  if (a.length !== b.length) throw new Error(`descriptors have ${a.length} and ${b.length} values`);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return Math.sqrt(s);
+  return a && b ? descriptorDistance(a, b) : null;
 }
 
 /** The symmetric matrix of `dist` over all pairs (0 on the diagonal, null where dist is null). */
