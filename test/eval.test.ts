@@ -211,8 +211,10 @@ describe.skipIf(!HAVE_LFW)(`face analysis (face-api, on real LFW faces) ${NEEDS_
 describe('face detection on known images (no ../shared needed)', () => {
   // test/fixtures/faces/generated-S.png is sample S of models/default (scripts/fixtures/make-faces.ts),
   // the same image generateSamples(defaultModel, S - seed, 1, seed) draws, saved as 8-bit PNG.
-  // 7000 is left out: the detector scores it near its 0.5 threshold (0.545), the others 0.71-0.88.
-  const SEEDS = [7001, 7002, 7003, 7004, 7005];
+  // Consecutive seeds (measureDetectionRate draws seed, seed + 1, ...): 7003 and 7005 score 0.60
+  // and 0.61, near the detector's 0.5 threshold, so the run stops before them; 7000-7002 score
+  // 0.91, 0.77, 0.78.
+  const SEEDS = [7000, 7001, 7002];
   let fixtures: Awaited<ReturnType<typeof readImage>>['image'][];
 
   beforeAll(async () => {
