@@ -382,7 +382,8 @@ describe('evaluate-model on a tiny random generator', () => {
     expect(h).not.toBeNull();
     expect(g!.counts).toEqual([Math.min(r.halves.a, r.generated.described), r.halves.b]);
     expect(h!.counts).toEqual([r.halves.a, r.halves.b]);
-    for (const x of [g!, h!]) for (const v of [x.precision, x.recall]) expect(v >= 0 && v <= 1).toBe(true);
+    for (const x of [g!, h!]) for (const v of [x.precision, x.recall, x.coverage]) expect(v >= 0 && v <= 1).toBe(true);
+    for (const x of [g!, h!]) expect(x.density >= 0 && x.density <= x.counts[1] / x.k).toBe(true); // at most every real ball holds every sample
   });
 
   it('splitByIdentity keeps each person in one half and balances the halves', () => {
@@ -485,7 +486,16 @@ describe('evaluation history', () => {
         { training: { steps: 300, imagesSeen: 4800, trainingSeconds: 7200 } },
       ),
     );
-    expect(renderHistoryTable(readHistory(file)).split('\n')[4]).toMatch(/\| 0.100 \| 0.064 \| 0.710 \(0.800\) \| 0.99 \/ 0.00 \| 0.620 \|$/);
+    expect(renderHistoryTable(readHistory(file)).split('\n')[4]).toMatch(/\| 0.100 \| 0.064 \| 0.710 \(0.800\) \| 0.99 \/ 0.00 \/ - \| 0.620 \|$/);
+    appendHistory(
+      file,
+      historyEntry(
+        { ...report(4, 0.1), identity: { ...report(4, 0.1).identity, precisionRecall: { generatedVsHalf: { precision: 0.995, recall: 0, density: 1.4, coverage: 0.126 } } } },
+        { training: { steps: 400, imagesSeen: 6400, trainingSeconds: 9000 } },
+      ),
+    );
+    expect(readHistory(file).at(-1)).toMatchObject({ precision: 0.995, recall: 0, density: 1.4, coverage: 0.126 });
+    expect(renderHistoryTable(readHistory(file)).split('\n')[5]).toMatch(/\| 0.99 \/ 0.00 \/ 0.13 \| - \|$/);
     const card = renderModelCard({ name: 'm', config: {}, metadata: {}, history: entries });
     expect(card).toContain('## Across training');
     expect(card).toContain(table[3]);
@@ -529,6 +539,20 @@ describe('model card', () => {
       evaluation: { ...evaluation, identity: { ...evaluation.identity, precisionRecall: { generatedVsHalf: { precision: 0.714, recall: 0.226 }, realHalves: { precision: 0.806, recall: 0.8 } } } },
     });
     expect(withPr).toContain('real faces the samples cover) | 0.71 / 0.23 | real half vs half: 0.81 / 0.80 |');
+    expect(withPr).not.toContain('density / coverage'); // reports from before density and coverage: no row
+    const withDc = renderModelCard({
+      name: 'default',
+      config: {},
+      metadata: {},
+      evaluation: {
+        ...evaluation,
+        identity: {
+          ...evaluation.identity,
+          precisionRecall: { generatedVsHalf: { precision: 0.995, recall: 0, density: 1.234, coverage: 0.05 }, realHalves: { precision: 0.75, recall: 0.8, density: 0.97, coverage: 0.83 } },
+        },
+      },
+    });
+    expect(withDc).toContain("real faces with a sample in theirs) | 1.23 / 0.05 | real half vs half: 0.97 / 0.83 |");
     const skip = renderModelCard({ name: 'skip', config: { synthesis: { resolution: 64, architecture: 'skip' } }, metadata: {} });
     expect(skip).toContain("| outputs | skip: a toRGB per block, summed (StyleGAN2's skip architecture; the official code has v1's single toRGB");
   });

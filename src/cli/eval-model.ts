@@ -78,6 +78,8 @@ export function summarize(e: ModelEvaluation): string[] {
     const { generatedVsHalf: g, realHalves: r } = i.precisionRecall;
     const pr = (x: typeof g) => (x ? `precision ${x.precision.toFixed(3)}, recall ${x.recall.toFixed(3)} (${x.counts.join(' vs ')})` : 'n/a');
     lines.push(`precision / recall (k = 3, Kynkäänniemi et al. 2019): samples vs real half B ${pr(g)}; real half A vs B ${pr(r)}`);
+    const dc = (x: typeof g) => (x && typeof x.coverage === 'number' ? `density ${x.density.toFixed(3)}, coverage ${x.coverage.toFixed(3)}` : 'n/a');
+    lines.push(`density / coverage (k = 3, Naeem et al. 2020): samples vs real half B ${dc(g)}; real half A vs B ${dc(r)}`);
   }
   return lines;
 }

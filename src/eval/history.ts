@@ -35,6 +35,9 @@ export interface EvalHistoryEntry {
   /** Descriptor precision and recall, samples vs a real half (absent in lines written before they were measured). */
   readonly precision?: number | null;
   readonly recall?: number | null;
+  /** Descriptor density and coverage (Naeem et al. 2020), samples vs a real half (absent in older lines). */
+  readonly density?: number | null;
+  readonly coverage?: number | null;
   readonly seed: number;
 }
 
@@ -63,6 +66,8 @@ export function historyEntry(report: Json, metadata: Json): EvalHistoryEntry {
     solutionDiversity: num(p?.solutionDiversity?.median),
     precision: num(id?.precisionRecall?.generatedVsHalf?.precision),
     recall: num(id?.precisionRecall?.generatedVsHalf?.recall),
+    density: num(id?.precisionRecall?.generatedVsHalf?.density),
+    coverage: num(id?.precisionRecall?.generatedVsHalf?.coverage),
     seed: Number(report.seed ?? 0),
   };
 }
@@ -100,7 +105,7 @@ export function renderHistoryTable(entries: readonly EvalHistoryEntry[]): string
       a.evaluatedAt.localeCompare(b.evaluatedAt),
   );
   const lines = [
-    '| run (dev faces) | images seen | steps | training | face found in samples | PULSE within eps (8x) | median best L2 | descriptor Frechet | floor | sample diversity (real) | precision / recall | PULSE solution diversity |',
+    '| run (dev faces) | images seen | steps | training | face found in samples | PULSE within eps (8x) | median best L2 | descriptor Frechet | floor | sample diversity (real) | precision / recall / coverage | PULSE solution diversity |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const e of sorted) {
@@ -110,7 +115,8 @@ export function renderHistoryTable(entries: readonly EvalHistoryEntry[]): string
         `${e.pulse ? `${e.pulse.succeeded}/${e.pulse.faces} = ${pct(e.pulse.successRate)}` : '-'} | ` +
         `${e.pulse ? e.pulse.medianMinMse.toExponential(2) : '-'} | ${e.frechet === null ? '-' : e.frechet.toFixed(3)} | ${e.frechetFloor === null ? '-' : e.frechetFloor.toFixed(3)} | ` +
         `${e.sampleDiversity == null ? '-' : `${e.sampleDiversity.toFixed(3)} (${e.realDiversity?.toFixed(3) ?? '?'})`} | ` +
-        `${e.precision == null || e.recall == null ? '-' : `${e.precision.toFixed(2)} / ${e.recall.toFixed(2)}`} | ${e.solutionDiversity == null ? '-' : e.solutionDiversity.toFixed(3)} |`,
+        `${e.precision == null || e.recall == null ? '-' : `${e.precision.toFixed(2)} / ${e.recall.toFixed(2)} / ${e.coverage == null ? '-' : e.coverage.toFixed(2)}`} | ` +
+        `${e.solutionDiversity == null ? '-' : e.solutionDiversity.toFixed(3)} |`,
     );
   }
   return lines.join('\n');

@@ -69,6 +69,10 @@ function precisionRecallCell(pr: { precision?: number; recall?: number } | null 
   return pr && typeof pr.precision === 'number' && typeof pr.recall === 'number' ? `${pr.precision.toFixed(2)} / ${pr.recall.toFixed(2)}` : '-';
 }
 
+function densityCoverageCell(pr: { density?: number; coverage?: number } | null | undefined): string {
+  return pr && typeof pr.density === 'number' && typeof pr.coverage === 'number' ? `${pr.density.toFixed(2)} / ${pr.coverage.toFixed(2)}` : '-';
+}
+
 export function renderModelCard(input: ModelCardInput): string {
   const t = input.metadata.training ?? {};
   const tc = t.config ?? {};
@@ -119,6 +123,11 @@ export function renderModelCard(input: ModelCardInput): string {
       ...(id?.precisionRecall?.generatedVsHalf
         ? [
             `| descriptor precision / recall, samples vs a dev half (k = 3, Kynkäänniemi et al. 2019: samples that look real / real faces the samples cover) | ${precisionRecallCell(id.precisionRecall.generatedVsHalf)} | real half vs half: ${precisionRecallCell(id.precisionRecall.realHalves)} |`,
+          ]
+        : []),
+      ...(typeof id?.precisionRecall?.generatedVsHalf?.coverage === 'number'
+        ? [
+            `| descriptor density / coverage, samples vs a dev half (k = 3, Naeem et al. 2020, on the real faces' neighbourhoods only: samples per neighbourhood over k / real faces with a sample in theirs) | ${densityCoverageCell(id.precisionRecall.generatedVsHalf)} | real half vs half: ${densityCoverageCell(id.precisionRecall.realHalves)} |`,
           ]
         : []),
       `| PULSE: median descriptor distance among a face's solutions | ${fixed3(pulse?.solutionDiversity?.median)} | different people: about 0.8 |`,

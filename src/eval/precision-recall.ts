@@ -11,6 +11,16 @@
  * from that vector to its k-th nearest neighbour in the set (k = 3, the paper's choice). Both
  * numbers depend on the set sizes (radii shrink as sets grow), so compare them at equal sizes,
  * beside what two halves of the real faces score.
+ *
+ * Beside them, density and coverage (Naeem, Oh, Uh, Choi, Yoo, ICML 2020), which use only the
+ * real balls. Recall builds its balls around the generated samples, so a generator whose samples
+ * crowd together has tiny balls and a recall near 0 however many people it draws: every model
+ * here scores 0.00, and recall cannot rank them. Coverage asks instead how many real faces have
+ * a generated sample inside their own ball:
+ *
+ * - density: the mean number of real balls a generated sample falls in, divided by k (about 1
+ *   for samples spread like the real faces, above 1 where they crowd into dense regions);
+ * - coverage: the share of real faces whose ball holds at least one generated sample.
  */
 
 import { descriptorDistance } from './descriptor-distance.js';
@@ -23,6 +33,10 @@ export interface PrecisionRecall {
   readonly precision: number;
   /** Share of real vectors inside the generated manifold. */
   readonly recall: number;
+  /** Naeem et al.: mean count of real balls holding a generated vector, over k. */
+  readonly density: number;
+  /** Naeem et al.: share of real vectors whose ball holds a generated vector. */
+  readonly coverage: number;
   readonly k: number;
   /** [generated, real]. */
   readonly counts: readonly [number, number];
@@ -60,13 +74,38 @@ export function shareInsideManifold(queries: readonly ArrayLike<number>[], set: 
   return inside / queries.length;
 }
 
-/** Precision and recall of `generated` against `real` (each more than k vectors of one length). */
+/** Density and coverage of `generated` against the balls of `real` (radii from kthNeighbourRadii). */
+export function densityCoverage(
+  generated: readonly ArrayLike<number>[],
+  real: readonly ArrayLike<number>[],
+  realRadii: Float64Array,
+  k: number,
+): { density: number; coverage: number } {
+  if (generated.length === 0) throw new Error('densityCoverage: no generated vectors');
+  if (realRadii.length !== real.length) throw new Error(`densityCoverage: ${realRadii.length} radii for ${real.length} vectors`);
+  let inBalls = 0;
+  let covered = 0;
+  for (let i = 0; i < real.length; i++) {
+    let holds = 0;
+    for (const g of generated) if (descriptorDistance(g, real[i]) <= realRadii[i]) holds++;
+    inBalls += holds;
+    if (holds > 0) covered++;
+  }
+  return { density: inBalls / (k * generated.length), coverage: covered / real.length };
+}
+
+/**
+ * Precision, recall, density and coverage of `generated` against `real` (each more than k
+ * vectors of one length).
+ */
 export function precisionRecall(generated: readonly ArrayLike<number>[], real: readonly ArrayLike<number>[], k: number = PRECISION_RECALL_K): PrecisionRecall {
   const dims = new Set([...generated, ...real].map((v) => v.length));
   if (dims.size > 1) throw new Error(`precisionRecall: vectors of different lengths (${[...dims].join(', ')})`);
+  const realRadii = kthNeighbourRadii(real, k);
   return {
-    precision: shareInsideManifold(generated, real, kthNeighbourRadii(real, k)),
+    precision: shareInsideManifold(generated, real, realRadii),
     recall: shareInsideManifold(real, generated, kthNeighbourRadii(generated, k)),
+    ...densityCoverage(generated, real, realRadii, k),
     k,
     counts: [generated.length, real.length],
   };
