@@ -188,8 +188,13 @@ describe('padding and sampling, against numpy/scipy', () => {
 // The whole chain, on photos built from faces the built-in model draws.
 
 const FACE_SIDE = 200;
-/** Seeds whose faces face-api finds with a high score (0.97, 0.98, 0.95 on a grey canvas). */
-const SEEDS = [0, 5, 7];
+/**
+ * Seeds whose faces face-api finds with a high score on a grey canvas (0.59, 0.88, 0.90, 0.93 for
+ * the built-in model since session 16). The last is the rotation test's: its landmarks turn with
+ * the photo (at +-20 degrees its quad turns by 20.4 and -22.5), where the landmarks of this
+ * model's rough faces are off by up to 6 degrees for other seeds (seed 0: 14.6 and -13.7).
+ */
+const SEEDS = [0, 5, 7, 9];
 
 /** A grey canvas of `width x height` with `faces` pasted at their top-left corners. */
 function photo(width: number, height: number, faces: { image: RgbImage; x: number; y: number }[]): RgbImage {
@@ -257,12 +262,15 @@ describe('aligning photos', () => {
   // 20 degrees: face-api's SSD and landmark nets are not rotation invariant (docs/align.md: at
   // 30 degrees one of these faces is not found and another's eyes land 3% off the template).
   it('turns a rotated photo upright', async () => {
-    const turned = rotate(padWithBorder(faces[0], 2 * FACE_SIDE, 0.5), 20);
-    const found = await alignFaces(turned, { size: 128 });
+    const upright = padWithBorder(faces[3], 2 * FACE_SIDE, 0.5);
+    const found = await alignFaces(rotate(upright, 20), { size: 128 });
     expect(found.length).toBe(1);
-    // The quad follows the face: its x axis is tilted by the rotation (about 20 degrees) ...
-    const tilt = (Math.atan2(found[0].quad.x.y, found[0].quad.x.x) * 180) / Math.PI;
-    expect(Math.abs(Math.abs(tilt) - 20)).toBeLessThan(5);
+    // The quad follows the face: its x axis turns with the photo, by about 20 degrees more than
+    // on the photo as drawn (a generated face may lean a little itself) ...
+    const tiltOf = (q: { x: { x: number; y: number } }) => (Math.atan2(q.x.y, q.x.x) * 180) / Math.PI;
+    const [level] = await alignFaces(upright, { size: 128 });
+    const turnedBy = Math.abs(tiltOf(found[0].quad) - tiltOf(level.quad));
+    expect(Math.abs(turnedBy - 20)).toBeLessThan(4);
     // ... and the aligned face is level, eyes on the template, mouth below them.
     const eyes = await eyesOf(bytesToImage(found[0].bytes, 128));
     expect(Math.abs(eyes.left.y - eyes.right.y)).toBeLessThan(0.02);
