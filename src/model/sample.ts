@@ -25,6 +25,11 @@ export interface SampleOptions {
   truncation?: number;
   /** The average w (length = dlatent size), e.g. from `estimateWAvg`. */
   wAvg?: Float32Array;
+  /**
+   * The face seed whose noise layer `layer` of face `index` (its position in `seeds`) uses;
+   * default: its own seed. Lets a probe change the noise and keep the latent, or the reverse.
+   */
+  noiseSeed?: (index: number, layer: number) => number;
 }
 
 type Sampler = Pick<LoadedModel, 'synthesis' | 'mapping' | 'source'>;
@@ -80,7 +85,7 @@ export async function sampleFaces(model: Sampler, seeds: readonly number[], opti
     const noise = Array.from({ length: layers }, (_, i) => {
       const side = noiseSide(i);
       return tf.tensor4d(
-        seeds.flatMap((s) => Array.from(gaussian(`face:${s}:noise:${i}`, side * side))),
+        seeds.flatMap((s, k) => Array.from(gaussian(`face:${options.noiseSeed ? options.noiseSeed(k, i) : s}:noise:${i}`, side * side))),
         [n, side, side, 1],
       );
     });
