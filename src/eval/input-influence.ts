@@ -10,6 +10,7 @@
  * moves the descriptor about as far as its latent does draws its identities from the noise, and
  * its samples crowd (docs/training.md, Session 16).
  */
+import { SAME_PERSON_THRESHOLD } from '../benchmark/identity.js';
 import { descriptorDistance } from './descriptor-distance.js';
 import { analyzeFaces } from './face-analysis.js';
 import { noiseSide } from '../stylegan/config.js';
@@ -69,8 +70,6 @@ export interface InputInfluence {
   readonly samePersonShare: number | null;
 }
 
-const SAME_PERSON = 0.6;
-
 function rms(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
@@ -115,7 +114,7 @@ export async function measureInputInfluence(model: LoadedModel, options: InputIn
         const d = descriptorDistance(a, b);
         total += d;
         pairs++;
-        if (d < SAME_PERSON) same++;
+        if (d < SAME_PERSON_THRESHOLD) same++;
       }
     }
     out.push({
