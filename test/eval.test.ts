@@ -553,6 +553,9 @@ describe('model card', () => {
       },
     });
     expect(withDc).toContain("real faces with a sample in theirs) | 1.23 / 0.05 | real half vs half: 0.97 / 0.83 |");
+    expect(card).not.toContain('| noise |');
+    const quiet = renderModelCard({ name: 'quiet', config: {}, metadata: { training: { config: { noiseMaxSide: 16 } } } });
+    expect(quiet).toContain("| noise | trained with noise maps up to 16 px only: the finer layers' noise strengths are 0");
     const skip = renderModelCard({ name: 'skip', config: { synthesis: { resolution: 64, architecture: 'skip' } }, metadata: {} });
     expect(skip).toContain("| outputs | skip: a toRGB per block, summed (StyleGAN2's skip architecture; the official code has v1's single toRGB");
   });

@@ -91,6 +91,27 @@ describe('Trainer', () => {
   });
 });
 
+describe('noise only up to a side (noiseMaxSide)', () => {
+  it('keeps the finer layers\' noise strengths at exactly 0 while the coarser ones train; the option is checked', async () => {
+    const t = Trainer.create(resolveTrainConfig({ ...TINY, noiseMaxSide: 8 }));
+    const src = fakeSource(16);
+    for (let i = 0; i < 3; i++) t.step(src);
+    const { tensors } = await t.checkpointTensors();
+    const strengths = [...tensors].filter(([k]) => /^G(ema)?\.synthesis\..*\.noise\.weight$/.test(k));
+    expect(strengths.map(([k]) => k)).toContain('G.synthesis.blocks.16x16.epi2.noise.weight');
+    for (const [name, { data }] of strengths) {
+      const moved = data.some((v) => v !== 0);
+      expect(moved, name).toBe(!name.includes('16x16'));
+    }
+    // The sample grid draws with the same rule: the 16 px noise changes nothing.
+    expect((await t.sample(2)).every(Number.isFinite)).toBe(true);
+    t.dispose();
+    expect(() => resolveTrainConfig({ resolution: 16, noiseMaxSide: 32 })).toThrow(/noiseMaxSide=32 must be a power of two from 4 to the resolution 16/);
+    expect(() => resolveTrainConfig({ resolution: 16, noiseMaxSide: 6 })).toThrow(/noiseMaxSide=6/);
+    expect(resolveTrainConfig({ resolution: 16 }).noiseMaxSide).toBeNull();
+  });
+});
+
 describe('resuming from an older checkpoint than the log', () => {
   it('moves the log lines past the checkpoint step aside, never over an earlier file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pulse-log-'));

@@ -50,6 +50,7 @@ interface TrainFlags {
   growFrom?: number;
   growPhaseImages: number;
   architecture: string;
+  noiseMaxSide?: number;
   quiet?: boolean;
 }
 
@@ -70,6 +71,7 @@ function configFromFlags(flags: TrainFlags): TrainConfig {
     growFrom: flags.growFrom ?? null,
     growPhaseImages: flags.growPhaseImages,
     architecture: flags.architecture as TrainConfig['architecture'],
+    noiseMaxSide: flags.noiseMaxSide ?? null,
   });
 }
 
@@ -84,7 +86,7 @@ function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): s
   const names: [keyof TrainFlags, keyof TrainConfig][] = [
     ['res', 'resolution'], ['fmapBase', 'fmapBase'], ['fmapMax', 'fmapMax'], ['batch', 'batchSize'], ['seed', 'seed'],
     ['augment', 'augment'], ['r1Gamma', 'r1Gamma'], ['lr', 'lrG'], ['checkpointEvery', 'checkpointEvery'], ['sampleEvery', 'sampleEvery'],
-    ['growFrom', 'growFrom'], ['growPhaseImages', 'growPhaseImages'], ['architecture', 'architecture'],
+    ['growFrom', 'growFrom'], ['growPhaseImages', 'growPhaseImages'], ['architecture', 'architecture'], ['noiseMaxSide', 'noiseMaxSide'],
   ];
   return names
     .filter(([flag, key]) => cmd.getOptionValueSource(flag) === 'cli' && asked[key] !== saved[key])
@@ -94,7 +96,7 @@ function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): s
 /** What a branch changes: the flags given on the command line among those it may change. */
 function branchChanges(cmd: Command, flags: TrainFlags): BranchChanges {
   const given = (flag: keyof TrainFlags) => cmd.getOptionValueSource(flag) === 'cli';
-  const fixed = (['res', 'fmapBase', 'fmapMax', 'batch', 'seed', 'growFrom', 'growPhaseImages', 'architecture'] as const).filter(given);
+  const fixed = (['res', 'fmapBase', 'fmapMax', 'batch', 'seed', 'growFrom', 'growPhaseImages', 'architecture', 'noiseMaxSide'] as const).filter(given);
   if (fixed.length > 0) {
     const names = fixed.map(flagName).join(', ');
     throw new Error(`--branch-from keeps the parent run's architecture, batch, seed and growth schedule; drop ${names} (a branch may change --lr, --r1-gamma, --augment, --total-images, --checkpoint-every, --sample-every)`);
@@ -259,6 +261,7 @@ export function registerTrain(program: Command): void {
     .option('--grow-from <px>', 'progressive growing (StyleGAN v1): start training at this resolution (8 up to --res) and double it in phases; the exported model is the same network', integerFlag('grow-from', { min: 8 }))
     .option('--grow-phase-images <n>', 'growing: real images per phase (train a resolution, then fade in the next; v1: 600,000)', integerFlag('grow-phase-images', { min: 1 }), d.growPhaseImages)
     .option('--architecture <arch>', "how G forms its image: orig (StyleGAN v1's single toRGB, what the official code searches) or skip (StyleGAN2's toRGB per block, summed; docs/training.md)", d.architecture)
+    .option('--noise-max-side <px>', 'train with noise only in layers up to this side (4 up to --res; finer layers get none and export with noise strength 0); default: every layer, as StyleGAN', integerFlag('noise-max-side', { min: 4 }))
     .option('--quiet', 'no progress bar')
     .action(train);
 }

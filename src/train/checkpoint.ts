@@ -129,6 +129,7 @@ export async function loadCheckpoint(runDir: string, changes: BranchChanges = {}
     growFrom: meta.config.growFrom ?? null,
     growPhaseImages: meta.config.growPhaseImages ?? DEFAULT_TRAIN_CONFIG.growPhaseImages,
     architecture: meta.config.architecture ?? 'orig',
+    noiseMaxSide: meta.config.noiseMaxSide ?? null,
     ...changes,
   };
   const trainer = Trainer.restore(config, tensors, { ...meta.state }, {

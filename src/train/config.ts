@@ -64,6 +64,14 @@ export interface TrainConfig {
    * summed). Checkpoints written before this option existed resume with 'orig'.
    */
   readonly architecture: SynthesisArchitecture;
+  /**
+   * The finest noise maps G is trained with: layers whose maps are larger get zeros, so their
+   * noise strengths keep their initial 0 and the exported model adds no noise there (PULSE's
+   * noise inputs in those layers then change nothing). null (default): noise in every layer, as
+   * StyleGAN. An arm against identity drawn from fine noise (docs/training.md, Session 16).
+   * Checkpoints written before this option existed resume with null.
+   */
+  readonly noiseMaxSide: number | null;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -91,6 +99,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   growFrom: null,
   growPhaseImages: 6_000,
   architecture: 'orig',
+  noiseMaxSide: null,
 };
 
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
@@ -113,6 +122,9 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   }
   if (c.architecture === 'skip' && c.growFrom !== null) {
     throw new Error(`train option growFrom=${c.growFrom} needs architecture 'orig': skip outputs replace progressive growing (StyleGAN2), use one or the other`);
+  }
+  if (c.noiseMaxSide !== null && !(isPowerOfTwo(c.noiseMaxSide) && c.noiseMaxSide >= 4 && c.noiseMaxSide <= c.resolution)) {
+    throw new Error(`train option noiseMaxSide=${c.noiseMaxSide} must be a power of two from 4 to the resolution ${c.resolution} (or null: noise in every layer)`);
   }
   if (!(c.r1Gamma >= 0)) throw new Error(`train option r1Gamma=${c.r1Gamma} must be >= 0`);
   for (const k of ['lrG', 'lrD', 'emaHalfLifeImages'] as const) {

@@ -139,14 +139,23 @@ export class Trainer {
     return tf.tensor2d(gaussian(`train:${this.config.seed}:${this.state.step}:${what}`, batch * 512), [batch, 512]);
   }
 
-  /** Fresh noise maps for every layer the stage runs (StyleGAN randomises noise each forward pass); null above it. */
+  /**
+   * Fresh noise maps for every layer the stage runs (StyleGAN randomises noise each forward pass);
+   * null above it; zeros in layers finer than config.noiseMaxSide.
+   */
   private noise(what: string, batch: number, stage: GrowthStage): (tf.Tensor4D | null)[] {
     const n = this.g.synthesis.numLayers;
     return Array.from({ length: n }, (_, i) => {
       if (i >= 2 * (stage.block + 1)) return null;
-      const s = noiseSide(i);
-      return tf.tensor4d(gaussian(`train:${this.config.seed}:${this.state.step}:${what}:noise${i}`, batch * s * s), [batch, s, s, 1]);
+      return this.noiseMap(`train:${this.config.seed}:${this.state.step}:${what}:noise${i}`, batch, i);
     });
+  }
+
+  /** Layer `layer`'s noise for `batch` images from a seedrandom stream, or zeros where the config has none. */
+  private noiseMap(stream: string, batch: number, layer: number): tf.Tensor4D {
+    const s = noiseSide(layer);
+    const max = this.config.noiseMaxSide;
+    return max !== null && s > max ? tf.zeros([batch, s, s, 1]) : tf.tensor4d(gaussian(stream, batch * s * s), [batch, s, s, 1]);
   }
 
   /** Progressive growing's level of detail after `images` real images (growing.ts); 0 without growing. */
@@ -273,10 +282,7 @@ export class Trainer {
       const z = tf.tensor2d(gaussian(`train:${this.config.seed}:${seed}:z`, count * 512), [count, 512]);
       const w = this.gEma.mapping.forward(z);
       const layers = this.gEma.synthesis.numLayers;
-      const noise = Array.from({ length: layers }, (_, i) => {
-        const s = noiseSide(i);
-        return tf.tensor4d(gaussian(`train:${this.config.seed}:${seed}:noise${i}`, count * s * s), [count, s, s, 1]);
-      });
+      const noise = Array.from({ length: layers }, (_, i) => this.noiseMap(`train:${this.config.seed}:${seed}:noise${i}`, count, i));
       let x = this.generate(this.gEma, tf.tile(tf.expandDims(w, 1), [1, layers, 1]) as tf.Tensor3D, noise, stage);
       while (x.shape[1] < this.config.resolution) x = upsampleNearest2x(x);
       return x;
