@@ -23,9 +23,10 @@
  */
 import type { RgbImage } from '../io/image.js';
 import { describeFaces, descriptorDistance } from '../eval/face-analysis.js';
+import { SAME_PERSON_THRESHOLD } from '../eval/descriptor-distance.js';
 
 /** face-api's same-person threshold (see the module comment for the distances measured on LFW). */
-export const SAME_PERSON_THRESHOLD = 0.6;
+export { SAME_PERSON_THRESHOLD };
 
 export interface IdentityResult {
   /** Descriptor distance SR vs HR, or null when a face is missing in either. */

@@ -1,4 +1,10 @@
-/** Euclidean distance between two face descriptors (face-api: < 0.6 means the same person). */
+/**
+ * face-api's same-person threshold on the descriptor distance (src/benchmark/identity.ts gives
+ * the distances measured on LFW).
+ */
+export const SAME_PERSON_THRESHOLD = 0.6;
+
+/** Euclidean distance between two face descriptors (face-api: < SAME_PERSON_THRESHOLD means the same person). */
 export function descriptorDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`descriptors have ${a.length} and ${b.length} values`);
   let s = 0;

@@ -10,8 +10,7 @@
  * moves the descriptor about as far as its latent does draws its identities from the noise, and
  * its samples crowd (docs/training.md, Session 16).
  */
-import { SAME_PERSON_THRESHOLD } from '../benchmark/identity.js';
-import { descriptorDistance } from './descriptor-distance.js';
+import { SAME_PERSON_THRESHOLD, descriptorDistance } from './descriptor-distance.js';
 import { analyzeFaces } from './face-analysis.js';
 import { noiseSide } from '../stylegan/config.js';
 import type { LoadedModel } from '../model/model.js';
