@@ -556,6 +556,9 @@ describe('model card', () => {
     expect(card).not.toContain('| noise |');
     const quiet = renderModelCard({ name: 'quiet', config: {}, metadata: { training: { config: { noiseMaxSide: 16 } } } });
     expect(quiet).toContain("| noise | trained with noise maps up to 16 px only: the finer layers' noise strengths are 0");
+    expect(card).not.toContain('| vision-aided D |');
+    const aided = renderModelCard({ name: 'aided', config: {}, metadata: { training: { config: { visionAided: 'age-gender', visionWeight: 1 } } } });
+    expect(aided).toContain("| vision-aided D | beside D, a trainable head on the frozen features of face-api's age and gender net (Kumari et al. 2022), loss weight 1;");
     const skip = renderModelCard({ name: 'skip', config: { synthesis: { resolution: 64, architecture: 'skip' } }, metadata: {} });
     expect(skip).toContain("| outputs | skip: a toRGB per block, summed (StyleGAN2's skip architecture; the official code has v1's single toRGB");
   });

@@ -112,6 +112,73 @@ describe('noise only up to a side (noiseMaxSide)', () => {
   });
 });
 
+describe('vision-aided discriminator (visionAided)', () => {
+  const VISION: Partial<TrainConfig> = { ...TINY, augment: 'color,translation,cutout', visionAided: 'age-gender' };
+
+  it('trains a head on the frozen features, steers G through them, leaves D alone, and leaks no tensors', async () => {
+    const t = Trainer.create(resolveTrainConfig(VISION));
+    const src = fakeSource(16);
+    const headBefore = await t.vision!.head.toStateDict();
+    t.step(src);
+    const base = tf.memory().numTensors;
+    const stats = [t.step(src), t.step(src)];
+    expect(tf.memory().numTensors).toBe(base);
+    for (const s of stats) {
+      expect(s.vision).toBeDefined();
+      expect([s.vision!.lossD, s.vision!.realScore, s.vision!.fakeScore].every(Number.isFinite)).toBe(true);
+    }
+    const headAfter = await t.vision!.head.toStateDict();
+    expect([...headAfter.keys()]).toEqual(['vision.hidden.weight', 'vision.hidden.bias', 'vision.out.weight', 'vision.out.bias']);
+    expect(Array.from(headAfter.get('vision.hidden.weight')!.data)).not.toEqual(Array.from(headBefore.get('vision.hidden.weight')!.data));
+    t.dispose();
+
+    // Same seed with the vision weight at 0: D's weights come out the same (the head is beside it,
+    // not in it), G's differ (its loss has the vision term).
+    const one = Trainer.create(resolveTrainConfig(VISION));
+    const off = Trainer.create(resolveTrainConfig({ ...VISION, visionWeight: 0 }));
+    one.step(fakeSource(16));
+    off.step(fakeSource(16));
+    const a = (await one.checkpointTensors()).tensors;
+    const b = (await off.checkpointTensors()).tensors;
+    expect(Array.from(a.get('D.final.out.weight')!.data)).toEqual(Array.from(b.get('D.final.out.weight')!.data));
+    expect(Array.from(a.get('G.synthesis.torgb.weight')!.data)).not.toEqual(Array.from(b.get('G.synthesis.torgb.weight')!.data));
+    one.dispose();
+    off.dispose();
+    expect(() => resolveTrainConfig({ visionAided: 'clip' as TrainConfig['visionAided'] })).toThrow(/visionAided=clip must be one of none, age-gender/);
+    expect(() => resolveTrainConfig({ visionWeight: -1 })).toThrow(/visionWeight=-1 must be >= 0/);
+  });
+
+  it('resumes bitwise-exactly (head and its Adam in the checkpoint), and a branch switches it on from the initial head', async () => {
+    const cfg = resolveTrainConfig(VISION);
+    const straight = Trainer.create(cfg);
+    const s1 = fakeSource(16);
+    for (let i = 0; i < 4; i++) straight.step(s1);
+    const { resumed, meta } = await trainThroughCheckpoint(cfg, 2, 2, 16);
+    expect(meta.optimizerSteps.v).toBe(2);
+    const a = (await straight.checkpointTensors()).tensors;
+    const b = (await resumed.checkpointTensors()).tensors;
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    expect([...a.keys()].filter((k) => k.startsWith('V.') || k.startsWith('optV.')).length).toBeGreaterThan(4);
+    for (const [k, v] of a) expect(Array.from(b.get(k)!.data), k).toEqual(Array.from(v.data));
+    straight.dispose();
+    resumed.dispose();
+
+    // A run without it, branched with it: the same G and D, a head from its initialisation.
+    const plain = resolveTrainConfig({ ...TINY, augment: 'color,translation,cutout' });
+    const { run, resumed: parent } = await trainThroughCheckpoint(plain, 2, 0, 16);
+    parent.dispose();
+    const { trainer: branch } = await loadCheckpoint(run, { visionAided: 'age-gender' });
+    expect(branch.config.visionAided).toBe('age-gender');
+    const fresh = Trainer.create(cfg);
+    expect(Array.from((await branch.vision!.head.toStateDict()).get('vision.out.weight')!.data)).toEqual(
+      Array.from((await fresh.vision!.head.toStateDict()).get('vision.out.weight')!.data),
+    );
+    fresh.dispose();
+    expect(branch.step(fakeSource(16, 2)).vision).toBeDefined();
+    branch.dispose();
+  });
+});
+
 describe('resuming from an older checkpoint than the log', () => {
   it('moves the log lines past the checkpoint step aside, never over an earlier file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pulse-log-'));
@@ -281,6 +348,15 @@ describe('pulse train (command line)', () => {
     expect(record).toMatchObject({ step: 3, images: 12, changed: { lrG: { parent: 0.002, branch: 0.001 } } });
     const branchMeta = (await loadCheckpoint(branchDir)).meta;
     expect(branchMeta.config).toMatchObject({ lrG: 0.001, lrD: 0.001, augment: 'color,translation', resolution: 16 });
+    // A branch may switch the vision-aided discriminator on (its head starts fresh).
+    const visionDir = join(root, 'vision');
+    const vision = await runCli([...base.slice(0, 7), '--out', visionDir, '--branch-from', run, '--vision-aided', 'age-gender', '--vision-weight', '0.5', '--total-images', '16', '--quiet']);
+    expect(vision.code, vision.err).toBe(0);
+    expect(vision.err).toMatch(/changed: visionAided none -> age-gender, visionWeight 1 -> 0.5, totalImages 12 -> 16/);
+    expect((await loadCheckpoint(visionDir)).meta).toMatchObject({ config: { visionAided: 'age-gender', visionWeight: 0.5 }, optimizerSteps: { v: 1 } });
+    const badVision = await runCli([...base, '--out', join(root, 'bad'), '--vision-aided', 'clip', '--quiet']);
+    expect(badVision.code).toBe(1);
+    expect(badVision.err).toMatch(/visionAided=clip must be one of none, age-gender/);
     const again2 = await runCli([...base.slice(0, 7), '--out', branchDir, '--branch-from', run, '--lr', '0.001', '--quiet']);
     expect(again2.err).toMatch(/already holds a training run; a branch needs a new --out/);
     const fixed = await runCli([...base, '--out', join(root, 'b2'), '--branch-from', run, '--quiet']);

@@ -104,6 +104,9 @@ export function renderModelCard(input: ModelCardInput): string {
     ...(typeof tc.noiseMaxSide === 'number'
       ? [`| noise | trained with noise maps up to ${tc.noiseMaxSide} px only: the finer layers' noise strengths are 0, so noise there changes nothing (PULSE's included) |`]
       : []),
+    ...(typeof tc.visionAided === 'string' && tc.visionAided !== 'none'
+      ? [`| vision-aided D | beside D, a trainable head on the frozen features of face-api's ${tc.visionAided === 'age-gender' ? 'age and gender net' : tc.visionAided} (Kumari et al. 2022), loss weight ${tc.visionWeight}; training only: the exported generator is the same network |`]
+      : []),
     ...lineageRows(input.metadata.branchedFrom),
     `| hardware, backend | ${input.hardware ?? 'not recorded'}, tfjs backend \`${input.metadata.trainedOn}\` |`,
     `| Gaussian fit | ${input.metadata.gaussianFitSamples?.toLocaleString('en-US')} samples of LeakyReLU(5)(w) |`,

@@ -1,6 +1,7 @@
 /**
  * Resumable training checkpoints: one model-format directory (docs/model-format.md) holding
- * G, the EMA G, D and both optimisers' moments as named tensors, with the step counters,
+ * G, the EMA G, D, the vision-aided head where the run has one, and the optimisers' moments as
+ * named tensors (prefixes G., Gema., D., V., optG., optD., optV.), with the step counters,
  * config and the batch sampler's RNG state in its metadata. Written to a temporary folder
  * and renamed into place, so a run killed mid-write keeps its previous checkpoint.
  */
@@ -29,7 +30,8 @@ export interface CheckpointMeta {
   readonly kind: 'pulse-train-checkpoint';
   readonly config: TrainConfig;
   readonly state: TrainState;
-  readonly optimizerSteps: { g: number; d: number };
+  /** v: the vision-aided head's Adam (runs with one only). */
+  readonly optimizerSteps: { g: number; d: number; v?: number };
   readonly sampler: unknown;
   readonly data: unknown;
   readonly backend: string;
@@ -45,7 +47,7 @@ export async function saveCheckpoint(runDir: string, trainer: Trainer, sampler: 
     kind: 'pulse-train-checkpoint',
     config: trainer.config,
     state: { ...trainer.state },
-    optimizerSteps: { g: optimizer.g.t, d: optimizer.d.t },
+    optimizerSteps: { g: optimizer.g.t, d: optimizer.d.t, ...(optimizer.v ? { v: optimizer.v.t } : {}) },
     sampler,
     data,
     backend,
@@ -108,7 +110,7 @@ export function hasCheckpoint(runDir: string): boolean {
 }
 
 /** Settings a branch of a run may change: they alter how it learns, not what it is. */
-export type BranchChanges = Partial<Pick<TrainConfig, 'lrG' | 'lrD' | 'r1Gamma' | 'augment' | 'totalImages' | 'checkpointEvery' | 'sampleEvery'>>;
+export type BranchChanges = Partial<Pick<TrainConfig, 'lrG' | 'lrD' | 'r1Gamma' | 'augment' | 'totalImages' | 'checkpointEvery' | 'sampleEvery' | 'visionAided' | 'visionWeight'>>;
 
 /**
  * Loads the newest complete checkpoint (falls back to `.old` if a rename was interrupted).
@@ -130,11 +132,14 @@ export async function loadCheckpoint(runDir: string, changes: BranchChanges = {}
     growPhaseImages: meta.config.growPhaseImages ?? DEFAULT_TRAIN_CONFIG.growPhaseImages,
     architecture: meta.config.architecture ?? 'orig',
     noiseMaxSide: meta.config.noiseMaxSide ?? null,
+    visionAided: meta.config.visionAided ?? 'none',
+    visionWeight: meta.config.visionWeight ?? DEFAULT_TRAIN_CONFIG.visionWeight,
     ...changes,
   };
   const trainer = Trainer.restore(config, tensors, { ...meta.state }, {
     g: optimizerStateFrom(tensors, 'G', meta.optimizerSteps.g),
     d: optimizerStateFrom(tensors, 'D', meta.optimizerSteps.d),
+    ...(meta.optimizerSteps.v !== undefined ? { v: optimizerStateFrom(tensors, 'V', meta.optimizerSteps.v) } : {}),
   });
   return { trainer, meta };
 }

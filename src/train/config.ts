@@ -6,6 +6,7 @@
 import type { SynthesisArchitecture } from '../stylegan/config.js';
 import { isPowerOfTwo } from '../util/power-of-two.js';
 import { parseAugmentPolicy } from './augment.js';
+import { VISION_BACKBONES, type VisionBackbone } from './vision-discriminator.js';
 
 export interface TrainConfig {
   /** Output side of the generator. */
@@ -72,6 +73,16 @@ export interface TrainConfig {
    * Checkpoints written before this option existed resume with null.
    */
   readonly noiseMaxSide: number | null;
+  /**
+   * A vision-aided discriminator beside D (vision-discriminator.ts, Kumari et al. 2022): a
+   * trainable head on a frozen pretrained network's features. 'none' (default): D alone;
+   * 'age-gender': face-api's age and gender net (face-features.ts), the one face network the
+   * measures do not use. Checkpoints written before this option existed resume with 'none'; a
+   * branch may switch it on (the head then starts from its initialisation).
+   */
+  readonly visionAided: VisionBackbone;
+  /** Weight of the vision-aided losses in D's and G's objectives (the paper's code: 1). */
+  readonly visionWeight: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -100,6 +111,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   growPhaseImages: 6_000,
   architecture: 'orig',
   noiseMaxSide: null,
+  visionAided: 'none',
+  visionWeight: 1,
 };
 
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
@@ -126,6 +139,10 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (c.noiseMaxSide !== null && !(isPowerOfTwo(c.noiseMaxSide) && c.noiseMaxSide >= 4 && c.noiseMaxSide <= c.resolution)) {
     throw new Error(`train option noiseMaxSide=${c.noiseMaxSide} must be a power of two from 4 to the resolution ${c.resolution} (or null: noise in every layer)`);
   }
+  if (!(VISION_BACKBONES as readonly string[]).includes(c.visionAided)) {
+    throw new Error(`train option visionAided=${String(c.visionAided)} must be one of ${VISION_BACKBONES.join(', ')}`);
+  }
+  if (!(c.visionWeight >= 0)) throw new Error(`train option visionWeight=${c.visionWeight} must be >= 0`);
   if (!(c.r1Gamma >= 0)) throw new Error(`train option r1Gamma=${c.r1Gamma} must be >= 0`);
   for (const k of ['lrG', 'lrD', 'emaHalfLifeImages'] as const) {
     if (!(c[k] > 0)) throw new Error(`train option ${k}=${c[k]} must be > 0`);

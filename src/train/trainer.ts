@@ -21,6 +21,8 @@ import { emaBeta, updateEma } from './ema.js';
 import type { TrainConfig } from './config.js';
 import { type AugmentTransform, applyAugment, drawAugment, parseAugmentPolicy } from './augment.js';
 import { type GrowthStage, GrowingOutputs, growthStage, levelOfDetail, lodPhaseChanged, realsAtStage, upsampleNearest2x } from './growing.js';
+import { AgeGenderFeatures } from './face-features.js';
+import { VisionHead, randomVisionHeadStateDict, visionDiscriminatorLoss, visionGeneratorLoss } from './vision-discriminator.js';
 
 /** Where real images come from: NHWC float32 in [-1, 1], resumable. */
 export interface RealBatchSource {
@@ -41,6 +43,8 @@ export interface StepStats {
   readonly seconds: number;
   /** Growing only: the level of detail this step trained at (growing.ts; 0 = full resolution). */
   readonly lod?: number;
+  /** Vision-aided runs only: the head's loss and mean logits on reals and fakes this step. */
+  readonly vision?: { readonly lossD: number; readonly realScore: number; readonly fakeScore: number };
 }
 
 /** The generator as PULSE uses it: synthesis + mapping (and, while growing, the lower blocks' toRGB layers). */
@@ -58,6 +62,23 @@ export function synthesisConfigFor(c: TrainConfig): SynthesisConfig {
 
 export function discriminatorConfigFor(c: TrainConfig): DiscriminatorConfig {
   return { resolution: c.resolution, fmapBase: c.fmapBase, fmapDecay: 1, fmapMax: c.fmapMax, mbstdGroup: c.mbstdGroup, growFrom: c.growFrom ?? c.resolution };
+}
+
+/** A vision-aided discriminator (vision-discriminator.ts): frozen features, a trainable head and its Adam. */
+export interface VisionAided {
+  readonly features: AgeGenderFeatures;
+  readonly head: VisionHead;
+  readonly opt: Optimizer;
+}
+
+/** The frozen network and a head (restored from `sd`, else initialised from the seed) for a config, or undefined without one. */
+function visionAidedFor(config: TrainConfig, sd?: StateDict): VisionAided | undefined {
+  if (config.visionAided === 'none') return undefined;
+  const features = AgeGenderFeatures.load();
+  const head = new VisionHead(features.channels, sd ?? randomVisionHeadStateDict(features.channels, config.seed), sd ? 'checkpoint V' : 'vision head');
+  // No lazy regulariser on the head, so plain StyleGAN betas.
+  const opt = createOptimizer('adam', { beta1: config.beta1, beta2: config.beta2, eps: config.adamEps });
+  return { features, head, opt };
 }
 
 /** Everything a checkpoint holds besides the config. */
@@ -80,14 +101,17 @@ export class Trainer {
   private readonly optD: Optimizer;
   private readonly r1Ratio: number;
   private readonly augmentPolicy: readonly AugmentTransform[];
+  /** The vision-aided discriminator, when the config asks for one. */
+  readonly vision: VisionAided | undefined;
   state: TrainState;
 
-  private constructor(config: TrainConfig, g: GeneratorNets, gEma: GeneratorNets, d: Discriminator, state: TrainState) {
+  private constructor(config: TrainConfig, g: GeneratorNets, gEma: GeneratorNets, d: Discriminator, state: TrainState, vision?: VisionAided) {
     this.config = config;
     this.g = g;
     this.gEma = gEma;
     this.d = d;
     this.state = state;
+    this.vision = vision;
     // Lazy regularisation (StyleGAN2): D's Adam sees fewer steps, so lr and betas are adjusted.
     this.r1Ratio = config.r1Interval / (config.r1Interval + 1);
     this.augmentPolicy = parseAugmentPolicy(config.augment);
@@ -108,15 +132,22 @@ export class Trainer {
       ...(grow ? { growing: new GrowingOutputs(sCfg, grow.from, grow.sd, 'init') } : {}),
     });
     const dCfg = discriminatorConfigFor(config);
-    return new Trainer(config, build(), build(), new Discriminator(dCfg, randomDiscriminatorStateDict(dCfg, config.seed)), {
-      step: 0,
-      images: 0,
-      wallSeconds: 0,
-    });
+    return new Trainer(
+      config,
+      build(),
+      build(),
+      new Discriminator(dCfg, randomDiscriminatorStateDict(dCfg, config.seed)),
+      { step: 0, images: 0, wallSeconds: 0 },
+      visionAidedFor(config),
+    );
   }
 
-  /** Rebuilds a trainer from checkpoint tensors (see checkpoint.ts for the names). */
-  static restore(config: TrainConfig, tensors: StateDict, state: TrainState, opt: { g: OptimizerState; d: OptimizerState }): Trainer {
+  /**
+   * Rebuilds a trainer from checkpoint tensors (see checkpoint.ts for the names). A config that
+   * asks for a vision-aided D whose checkpoint has none (a branch switching it on) starts the head
+   * from its initialisation and its Adam from zero.
+   */
+  static restore(config: TrainConfig, tensors: StateDict, state: TrainState, opt: { g: OptimizerState; d: OptimizerState; v?: OptimizerState }): Trainer {
     const pick = (prefix: string): StateDict => {
       const out: StateDict = new Map();
       for (const [k, v] of tensors) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), v);
@@ -128,9 +159,12 @@ export class Trainer {
       mapping: Mapping.fromStateDict(pick(`${p}.mapping.`), `checkpoint ${p}.mapping`, DEFAULT_MAPPING_CONFIG, { trainable: true }),
       ...(config.growFrom !== null ? { growing: new GrowingOutputs(sCfg, config.growFrom, pick(`${p}.grow.`), `checkpoint ${p}.grow`) } : {}),
     });
-    const t = new Trainer(config, nets('G'), nets('Gema'), new Discriminator(discriminatorConfigFor(config), pick('D.'), 'checkpoint D'), state);
+    const headSd = pick('V.');
+    const vision = visionAidedFor(config, headSd.size > 0 ? headSd : undefined);
+    const t = new Trainer(config, nets('G'), nets('Gema'), new Discriminator(discriminatorConfigFor(config), pick('D.'), 'checkpoint D'), state, vision);
     t.optG.importState(opt.g);
     t.optD.importState(opt.d);
+    if (vision && headSd.size > 0 && opt.v) vision.opt.importState(opt.v);
     return t;
   }
 
@@ -244,6 +278,7 @@ export class Trainer {
     const lossD = dOut.value.dataSync()[0];
     dOut.value.dispose();
     this.applyGrads(this.optD, dVars, dOut.grads, c.lrD * this.r1Ratio);
+    const vision = this.vision ? this.visionStep(this.vision, fakes, reals) : undefined;
     fakes.dispose();
 
     let r1: number | null = null;
@@ -258,7 +293,11 @@ export class Trainer {
     // Generator.
     const gOut = variableGradsLean(() => {
       const fake = this.generate(this.g, this.dlatents(this.g, 'g', B), this.noise('g', B, stage), stage);
-      return generatorLoss(this.d.forward(this.augment(fake, 'g:fake'), stage));
+      const loss = generatorLoss(this.d.forward(this.augment(fake, 'g:fake'), stage));
+      if (!this.vision) return loss;
+      // The frozen network sees the full-resolution image; G learns through it (its weights are constants).
+      const v = this.vision.head.forward(this.vision.features.features(this.augment(this.toFullResolution(fake), 'vg:fake')));
+      return tf.add(loss, tf.mul(visionGeneratorLoss(v), c.visionWeight)) as tf.Scalar;
     }, gVars);
     const lossG = gOut.value.dataSync()[0];
     gOut.value.dispose();
@@ -269,7 +308,53 @@ export class Trainer {
     this.state.step += 1;
     const seconds = (performance.now() - t0) / 1000;
     this.state.wallSeconds += seconds;
-    return { step: this.state.step, images: this.state.images, lossD, lossG, r1, realScore, fakeScore, seconds, ...(c.growFrom !== null ? { lod } : {}) };
+    return {
+      step: this.state.step,
+      images: this.state.images,
+      lossD,
+      lossG,
+      r1,
+      realScore,
+      fakeScore,
+      seconds,
+      ...(c.growFrom !== null ? { lod } : {}),
+      ...(vision ? { vision } : {}),
+    };
+  }
+
+  /** Images at the generator's full resolution (while growing, a stage's images upsampled by nearest neighbour). */
+  private toFullResolution(x: tf.Tensor4D): tf.Tensor4D {
+    let y = x;
+    while (y.shape[1] < this.config.resolution) y = upsampleNearest2x(y);
+    return y;
+  }
+
+  /**
+   * The vision-aided head's D step on this step's fakes and reals, each under its own
+   * augmentation draw. The frozen features need no gradient here (the head alone learns), so
+   * they are computed first, outside the tape.
+   */
+  private visionStep(v: VisionAided, fakes: tf.Tensor4D, reals: tf.Tensor4D): { lossD: number; realScore: number; fakeScore: number } {
+    const [ff, fr] = tf.tidy(() => [
+      v.features.features(this.augment(this.toFullResolution(fakes), 'v:fake')),
+      v.features.features(this.augment(this.toFullResolution(reals), 'v:real')),
+    ]);
+    const vars = v.head.weights.variables();
+    let realScore = 0;
+    let fakeScore = 0;
+    const out = variableGradsLean(() => {
+      const fl = v.head.forward(ff);
+      const rl = v.head.forward(fr);
+      const scores = tf.keep(tf.stack([tf.mean(rl), tf.mean(fl)]));
+      [realScore, fakeScore] = Array.from(scores.dataSync());
+      scores.dispose();
+      return tf.mul(visionDiscriminatorLoss(fl, rl), this.config.visionWeight) as tf.Scalar;
+    }, vars);
+    const lossD = out.value.dataSync()[0];
+    out.value.dispose();
+    tf.dispose([ff, fr]);
+    this.applyGrads(v.opt, vars, out.grads, this.config.lrD);
+    return { lossD, realScore, fakeScore };
   }
 
   /**
@@ -293,7 +378,7 @@ export class Trainer {
   }
 
   /** All tensors of a checkpoint, by name (weights in official layout, optimiser slots raw). */
-  async checkpointTensors(): Promise<{ tensors: StateDict; optimizer: { g: { t: number }; d: { t: number } } }> {
+  async checkpointTensors(): Promise<{ tensors: StateDict; optimizer: { g: { t: number }; d: { t: number }; v?: { t: number } } }> {
     const tensors: StateDict = new Map();
     const add = async (prefix: string, sd: Promise<StateDict>) => {
       for (const [k, v] of await sd) tensors.set(`${prefix}${k}`, v);
@@ -307,6 +392,7 @@ export class Trainer {
       await add('Gema.grow.', this.gEma.growing.toStateDict());
     }
     await add('D.', this.d.toStateDict());
+    if (this.vision) await add('V.', this.vision.head.toStateDict());
     const opt = async (name: string, o: Optimizer) => {
       const st = o.exportState();
       for (const [slot, list] of Object.entries(st.slots)) {
@@ -321,7 +407,8 @@ export class Trainer {
     };
     const g = await opt('G', this.optG);
     const d = await opt('D', this.optD);
-    return { tensors, optimizer: { g, d } };
+    const v = this.vision ? await opt('V', this.vision.opt) : undefined;
+    return { tensors, optimizer: { g, d, ...(v ? { v } : {}) } };
   }
 
   dispose(): void {
@@ -333,11 +420,16 @@ export class Trainer {
     this.d.dispose();
     this.optG.dispose();
     this.optD.dispose();
+    if (this.vision) {
+      this.vision.head.dispose();
+      this.vision.opt.dispose();
+      this.vision.features.dispose();
+    }
   }
 }
 
 /** Optimiser state from checkpoint tensors named opt{G,D}.{slot}.{index}. */
-export function optimizerStateFrom(tensors: StateDict, name: 'G' | 'D', t: number): OptimizerState {
+export function optimizerStateFrom(tensors: StateDict, name: 'G' | 'D' | 'V', t: number): OptimizerState {
   const slots: Record<string, (tf.Tensor | null)[]> = {};
   for (const [k, v] of tensors) {
     const m = new RegExp(`^opt${name}\\.(\\w+)\\.(\\d+)$`).exec(k);
