@@ -12,7 +12,7 @@ import { fakeSource } from './helpers/fake-source.js';
 import { trainThroughCheckpoint } from './helpers/resume.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
-import { loadCheckpoint, setAsideLogBeyond } from '../src/train/checkpoint.js';
+import { loadCheckpoint, setAsideLogBeyond, trainedConfig } from '../src/train/checkpoint.js';
 import { exportModel } from '../src/train/export.js';
 import { emaBeta } from '../src/train/ema.js';
 import { Discriminator, downsample2x, minibatchStddev, randomDiscriminatorStateDict } from '../src/train/discriminator.js';
@@ -176,6 +176,10 @@ describe('vision-aided discriminator (visionAided)', () => {
     fresh.dispose();
     expect(branch.step(fakeSource(16, 2)).vision).toBeDefined();
     branch.dispose();
+    // A checkpoint older than the option reads as trained without it (what a branch record names as the parent's value).
+    const { visionAided: _v, visionWeight: _w, ...older } = plain;
+    const olderMeta = { config: older } as unknown as Parameters<typeof trainedConfig>[0];
+    expect(trainedConfig(olderMeta)).toMatchObject({ visionAided: 'none', visionWeight: 1, noiseMaxSide: null });
   });
 });
 

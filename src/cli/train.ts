@@ -12,7 +12,7 @@ import { prepareDatasetCache, type DatasetCrop } from '../data/dataset-cache.js'
 import { BatchSampler, makeBatch, type BatchSamplerState } from '../data/batches.js';
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { Trainer, type RealBatchSource } from '../train/trainer.js';
-import { assertNoOrphanLog, BRANCH_RECORD, hasCheckpoint, loadCheckpoint, readBranchRecord, saveCheckpoint, setAsideLogBeyond, type BranchChanges } from '../train/checkpoint.js';
+import { assertNoOrphanLog, BRANCH_RECORD, hasCheckpoint, loadCheckpoint, readBranchRecord, saveCheckpoint, setAsideLogBeyond, trainedConfig, type BranchChanges } from '../train/checkpoint.js';
 import { runTraining, stopOnSignals } from '../train/training-run.js';
 import { portablePath } from '../util/repo-root.js';
 import { createProgress, formatSeconds } from '../util/progress.js';
@@ -137,8 +137,10 @@ async function branch(
   if (!hasCheckpoint(parentDir)) throw new Error(`--branch-from ${flags.branchFrom}: no training checkpoint there (checkpoint/model.json)`);
   const changes = branchChanges(cmd, flags);
   const { trainer, meta } = await loadCheckpoint(parentDir, changes);
+  // The parent's settings as it trained (an option newer than its checkpoint: the value it had then).
+  const parentConfig = trainedConfig(meta);
   const changed = Object.fromEntries(
-    (Object.keys(changes) as (keyof BranchChanges)[]).filter((k) => meta.config[k] !== changes[k]).map((k) => [k, { parent: meta.config[k], branch: changes[k] }]),
+    (Object.keys(changes) as (keyof BranchChanges)[]).filter((k) => parentConfig[k] !== changes[k]).map((k) => [k, { parent: parentConfig[k], branch: changes[k] }]),
   );
   // A branch of a branch carries its parent's record, so the whole lineage reaches the model card.
   const parentRecord = readBranchRecord(parentDir);

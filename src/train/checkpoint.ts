@@ -112,6 +112,20 @@ export function hasCheckpoint(runDir: string): boolean {
 /** Settings a branch of a run may change: they alter how it learns, not what it is. */
 export type BranchChanges = Partial<Pick<TrainConfig, 'lrG' | 'lrD' | 'r1Gamma' | 'augment' | 'totalImages' | 'checkpointEvery' | 'sampleEvery' | 'visionAided' | 'visionWeight'>>;
 
+/** The config a checkpoint's run was trained with: options added after it was written take the value it had then. */
+export function trainedConfig(meta: CheckpointMeta): TrainConfig {
+  return {
+    ...meta.config,
+    augment: meta.config.augment ?? 'none',
+    growFrom: meta.config.growFrom ?? null,
+    growPhaseImages: meta.config.growPhaseImages ?? DEFAULT_TRAIN_CONFIG.growPhaseImages,
+    architecture: meta.config.architecture ?? 'orig',
+    noiseMaxSide: meta.config.noiseMaxSide ?? null,
+    visionAided: meta.config.visionAided ?? 'none',
+    visionWeight: meta.config.visionWeight ?? DEFAULT_TRAIN_CONFIG.visionWeight,
+  };
+}
+
 /**
  * Loads the newest complete checkpoint (falls back to `.old` if a rename was interrupted).
  * `changes` branches the run: the same weights, moments and counters under new settings.
@@ -124,18 +138,7 @@ export async function loadCheckpoint(runDir: string, changes: BranchChanges = {}
   const { metadata, tensors } = await readModelDir(dir, { verify: true });
   const meta = metadata as unknown as CheckpointMeta;
   if (meta?.kind !== 'pulse-train-checkpoint') throw new Error(`${dir} is not a pulse train checkpoint`);
-  // Options added after a checkpoint was written take the value the run was trained with.
-  const config: TrainConfig = {
-    ...meta.config,
-    augment: meta.config.augment ?? 'none',
-    growFrom: meta.config.growFrom ?? null,
-    growPhaseImages: meta.config.growPhaseImages ?? DEFAULT_TRAIN_CONFIG.growPhaseImages,
-    architecture: meta.config.architecture ?? 'orig',
-    noiseMaxSide: meta.config.noiseMaxSide ?? null,
-    visionAided: meta.config.visionAided ?? 'none',
-    visionWeight: meta.config.visionWeight ?? DEFAULT_TRAIN_CONFIG.visionWeight,
-    ...changes,
-  };
+  const config: TrainConfig = { ...trainedConfig(meta), ...changes };
   const trainer = Trainer.restore(config, tensors, { ...meta.state }, {
     g: optimizerStateFrom(tensors, 'G', meta.optimizerSteps.g),
     d: optimizerStateFrom(tensors, 'D', meta.optimizerSteps.d),
