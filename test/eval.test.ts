@@ -559,6 +559,9 @@ describe('model card', () => {
     expect(card).not.toContain('| vision-aided D |');
     const aided = renderModelCard({ name: 'aided', config: {}, metadata: { training: { config: { visionAided: 'age-gender', visionWeight: 1 } } } });
     expect(aided).toContain("| vision-aided D | beside D, a trainable head on the frozen features of face-api's age and gender net (Kumari et al. 2022), loss weight 1;");
+    expect(aided).not.toContain('| mode seeking |');
+    const seeking = renderModelCard({ name: 'seeking', config: {}, metadata: { training: { config: { modeSeeking: 0.5 } } } });
+    expect(seeking).toContain("| mode seeking | G rewarded for faces that differ as their latents do, in the frozen age and gender net's features (Mao et al. 2019), weight 0.5;");
     const skip = renderModelCard({ name: 'skip', config: { synthesis: { resolution: 64, architecture: 'skip' } }, metadata: {} });
     expect(skip).toContain("| outputs | skip: a toRGB per block, summed (StyleGAN2's skip architecture; the official code has v1's single toRGB");
   });

@@ -12,6 +12,7 @@ import { fakeSource } from './helpers/fake-source.js';
 import { trainThroughCheckpoint } from './helpers/resume.js';
 import { resolveTrainConfig, type TrainConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
+import { modeSeekingTerm } from '../src/train/mode-seeking.js';
 import { loadCheckpoint, setAsideLogBeyond, trainedConfig } from '../src/train/checkpoint.js';
 import { exportModel } from '../src/train/export.js';
 import { emaBeta } from '../src/train/ema.js';
@@ -180,6 +181,41 @@ describe('vision-aided discriminator (visionAided)', () => {
     const { visionAided: _v, visionWeight: _w, ...older } = plain;
     const olderMeta = { config: older } as unknown as Parameters<typeof trainedConfig>[0];
     expect(trainedConfig(olderMeta)).toMatchObject({ visionAided: 'none', visionWeight: 1, noiseMaxSide: null });
+  });
+});
+
+describe('mode-seeking term (modeSeeking)', () => {
+  it('is 1 / (mean ratio of feature to latent difference) over paired halves, and refuses an odd batch', async () => {
+    const f = tf.tensor2d([[0, 0], [1, 1], [2, 4], [3, 1]]);
+    const z = tf.tensor2d([[0, 0, 0], [0, 0, 0], [1, 1, 1], [0, 2, 2]]);
+    // pairs (0, 2) and (1, 3): feature differences 3 and 1, latent differences 1 and 4/3
+    const { term, ratio } = modeSeekingTerm(f, z);
+    expect(ratio.dataSync()[0]).toBeCloseTo((3 / 1 + 1 / (4 / 3)) / 2, 5);
+    expect(term.dataSync()[0]).toBeCloseTo(1 / (3.75 / 2 + 1e-5), 5);
+    expect(() => modeSeekingTerm(tf.zeros([3, 2]) as tf.Tensor2D, tf.zeros([3, 2]) as tf.Tensor2D)).toThrow(/needs an even number/);
+    tf.dispose([f, z, term, ratio]);
+    expect(() => resolveTrainConfig({ modeSeeking: -1 })).toThrow(/modeSeeking=-1 must be >= 0/);
+    expect(() => resolveTrainConfig({ ...TINY, batchSize: 3, mbstdGroup: 1, modeSeeking: 1 })).toThrow(/batchSize=3 must be even/);
+  });
+
+  it('steers G (not D), logs the ratio, and leaks no tensors', async () => {
+    const on = Trainer.create(resolveTrainConfig({ ...TINY, modeSeeking: 1 }));
+    const off = Trainer.create(resolveTrainConfig(TINY));
+    const src = fakeSource(16);
+    const first = on.step(src);
+    off.step(fakeSource(16));
+    expect(first.modeSeekingRatio).toBeGreaterThan(0);
+    expect(first.vision).toBeUndefined();
+    const a = (await on.checkpointTensors()).tensors;
+    const b = (await off.checkpointTensors()).tensors;
+    expect([...a.keys()]).toEqual([...b.keys()]); // no head, no extra state
+    expect(Array.from(a.get('D.final.out.weight')!.data)).toEqual(Array.from(b.get('D.final.out.weight')!.data));
+    expect(Array.from(a.get('G.synthesis.torgb.weight')!.data)).not.toEqual(Array.from(b.get('G.synthesis.torgb.weight')!.data));
+    const base = tf.memory().numTensors;
+    expect(Number.isFinite(on.step(src).modeSeekingRatio)).toBe(true);
+    expect(tf.memory().numTensors).toBe(base);
+    on.dispose();
+    off.dispose();
   });
 });
 
@@ -352,12 +388,12 @@ describe('pulse train (command line)', () => {
     expect(record).toMatchObject({ step: 3, images: 12, changed: { lrG: { parent: 0.002, branch: 0.001 } } });
     const branchMeta = (await loadCheckpoint(branchDir)).meta;
     expect(branchMeta.config).toMatchObject({ lrG: 0.001, lrD: 0.001, augment: 'color,translation', resolution: 16 });
-    // A branch may switch the vision-aided discriminator on (its head starts fresh).
+    // A branch may switch the vision-aided discriminator on (its head starts fresh) and add the mode-seeking term.
     const visionDir = join(root, 'vision');
-    const vision = await runCli([...base.slice(0, 7), '--out', visionDir, '--branch-from', run, '--vision-aided', 'age-gender', '--vision-weight', '0.5', '--total-images', '16', '--quiet']);
+    const vision = await runCli([...base.slice(0, 7), '--out', visionDir, '--branch-from', run, '--vision-aided', 'age-gender', '--vision-weight', '0.5', '--mode-seeking', '0.25', '--total-images', '16', '--quiet']);
     expect(vision.code, vision.err).toBe(0);
-    expect(vision.err).toMatch(/changed: visionAided none -> age-gender, visionWeight 1 -> 0.5, totalImages 12 -> 16/);
-    expect((await loadCheckpoint(visionDir)).meta).toMatchObject({ config: { visionAided: 'age-gender', visionWeight: 0.5 }, optimizerSteps: { v: 1 } });
+    expect(vision.err).toMatch(/changed: visionAided none -> age-gender, visionWeight 1 -> 0.5, modeSeeking 0 -> 0.25, totalImages 12 -> 16/);
+    expect((await loadCheckpoint(visionDir)).meta).toMatchObject({ config: { visionAided: 'age-gender', visionWeight: 0.5, modeSeeking: 0.25 }, optimizerSteps: { v: 1 } });
     const badVision = await runCli([...base, '--out', join(root, 'bad'), '--vision-aided', 'clip', '--quiet']);
     expect(badVision.code).toBe(1);
     expect(badVision.err).toMatch(/visionAided=clip must be one of none, age-gender/);

@@ -53,6 +53,7 @@ interface TrainFlags {
   noiseMaxSide?: number;
   visionAided: string;
   visionWeight: number;
+  modeSeeking: number;
   quiet?: boolean;
 }
 
@@ -76,6 +77,7 @@ function configFromFlags(flags: TrainFlags): TrainConfig {
     noiseMaxSide: flags.noiseMaxSide ?? null,
     visionAided: flags.visionAided as TrainConfig['visionAided'],
     visionWeight: flags.visionWeight,
+    modeSeeking: flags.modeSeeking,
   });
 }
 
@@ -91,7 +93,7 @@ function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): s
     ['res', 'resolution'], ['fmapBase', 'fmapBase'], ['fmapMax', 'fmapMax'], ['batch', 'batchSize'], ['seed', 'seed'],
     ['augment', 'augment'], ['r1Gamma', 'r1Gamma'], ['lr', 'lrG'], ['checkpointEvery', 'checkpointEvery'], ['sampleEvery', 'sampleEvery'],
     ['growFrom', 'growFrom'], ['growPhaseImages', 'growPhaseImages'], ['architecture', 'architecture'], ['noiseMaxSide', 'noiseMaxSide'],
-    ['visionAided', 'visionAided'], ['visionWeight', 'visionWeight'],
+    ['visionAided', 'visionAided'], ['visionWeight', 'visionWeight'], ['modeSeeking', 'modeSeeking'],
   ];
   return names
     .filter(([flag, key]) => cmd.getOptionValueSource(flag) === 'cli' && asked[key] !== saved[key])
@@ -104,7 +106,7 @@ function branchChanges(cmd: Command, flags: TrainFlags): BranchChanges {
   const fixed = (['res', 'fmapBase', 'fmapMax', 'batch', 'seed', 'growFrom', 'growPhaseImages', 'architecture', 'noiseMaxSide'] as const).filter(given);
   if (fixed.length > 0) {
     const names = fixed.map(flagName).join(', ');
-    throw new Error(`--branch-from keeps the parent run's architecture, batch, seed and growth schedule; drop ${names} (a branch may change --lr, --r1-gamma, --augment, --vision-aided, --vision-weight, --total-images, --checkpoint-every, --sample-every)`);
+    throw new Error(`--branch-from keeps the parent run's architecture, batch, seed and growth schedule; drop ${names} (a branch may change --lr, --r1-gamma, --augment, --vision-aided, --vision-weight, --mode-seeking, --total-images, --checkpoint-every, --sample-every)`);
   }
   const c = configFromFlags(flags);
   return {
@@ -113,6 +115,7 @@ function branchChanges(cmd: Command, flags: TrainFlags): BranchChanges {
     ...(given('augment') ? { augment: c.augment } : {}),
     ...(given('visionAided') ? { visionAided: c.visionAided } : {}),
     ...(given('visionWeight') ? { visionWeight: c.visionWeight } : {}),
+    ...(given('modeSeeking') ? { modeSeeking: c.modeSeeking } : {}),
     ...(flags.totalImages !== undefined ? { totalImages: c.totalImages } : {}),
     ...(given('checkpointEvery') ? { checkpointEvery: c.checkpointEvery } : {}),
     ...(given('sampleEvery') ? { sampleEvery: c.sampleEvery } : {}),
@@ -254,7 +257,7 @@ export function registerTrain(program: Command): void {
     .option('--crop <crop>', 'lfw (the documented LFW crop), ffhq (each photo\'s central face aligned as FFHQ is; docs/align.md), center, or LEFT,TOP,SIZE', 'lfw')
     .requiredOption('--out <dir>', 'run folder: checkpoint/, samples/, log.jsonl')
     .option('--resume', 'continue the run in --out from its checkpoint')
-    .option('--branch-from <run>', 'start --out from another run\'s checkpoint under changed --lr, --r1-gamma, --augment, --vision-aided, --vision-weight (the other run is only read; --out/branch.json records the change)')
+    .option('--branch-from <run>', 'start --out from another run\'s checkpoint under changed --lr, --r1-gamma, --augment, --vision-aided, --vision-weight, --mode-seeking (the other run is only read; --out/branch.json records the change)')
     .option('--res <px>', 'generator resolution', integerFlag('res', { min: 8 }), d.resolution)
     .option('--fmap-base <n>', 'width rule base (G and D)', integerFlag('fmap-base', { min: 1 }), d.fmapBase)
     .option('--fmap-max <n>', 'maximum width', integerFlag('fmap-max', { min: 1 }), d.fmapMax)
@@ -273,6 +276,7 @@ export function registerTrain(program: Command): void {
     .option('--noise-max-side <px>', 'train with noise only in layers up to this side (4 up to --res; finer layers get none and export with noise strength 0); default: every layer, as StyleGAN', integerFlag('noise-max-side', { min: 4 }))
     .option('--vision-aided <net>', "a vision-aided discriminator beside D: a trainable head on a frozen network's features (none, or age-gender: face-api's age and gender net; docs/training.md)", d.visionAided)
     .option('--vision-weight <w>', 'weight of the vision-aided losses in D and G', numberFlag('vision-weight', { min: 0 }), d.visionWeight)
+    .option('--mode-seeking <w>', "weight of a mode-seeking term in G's loss: images whose latents differ should differ in a frozen face network's features (Mao et al. 2019; 0: none)", numberFlag('mode-seeking', { min: 0 }), d.modeSeeking)
     .option('--quiet', 'no progress bar')
     .action(train);
 }

@@ -107,6 +107,9 @@ export function renderModelCard(input: ModelCardInput): string {
     ...(typeof tc.visionAided === 'string' && tc.visionAided !== 'none'
       ? [`| vision-aided D | beside D, a trainable head on the frozen features of face-api's ${tc.visionAided === 'age-gender' ? 'age and gender net' : tc.visionAided} (Kumari et al. 2022), loss weight ${tc.visionWeight}; training only: the exported generator is the same network |`]
       : []),
+    ...(typeof tc.modeSeeking === 'number' && tc.modeSeeking > 0
+      ? [`| mode seeking | G rewarded for faces that differ as their latents do, in the frozen age and gender net's features (Mao et al. 2019), weight ${tc.modeSeeking}; training only |`]
+      : []),
     ...lineageRows(input.metadata.branchedFrom),
     `| hardware, backend | ${input.hardware ?? 'not recorded'}, tfjs backend \`${input.metadata.trainedOn}\` |`,
     `| Gaussian fit | ${input.metadata.gaussianFitSamples?.toLocaleString('en-US')} samples of LeakyReLU(5)(w) |`,

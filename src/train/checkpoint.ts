@@ -110,7 +110,7 @@ export function hasCheckpoint(runDir: string): boolean {
 }
 
 /** Settings a branch of a run may change: they alter how it learns, not what it is. */
-export type BranchChanges = Partial<Pick<TrainConfig, 'lrG' | 'lrD' | 'r1Gamma' | 'augment' | 'totalImages' | 'checkpointEvery' | 'sampleEvery' | 'visionAided' | 'visionWeight'>>;
+export type BranchChanges = Partial<Pick<TrainConfig, 'lrG' | 'lrD' | 'r1Gamma' | 'augment' | 'totalImages' | 'checkpointEvery' | 'sampleEvery' | 'visionAided' | 'visionWeight' | 'modeSeeking'>>;
 
 /** The config a checkpoint's run was trained with: options added after it was written take the value it had then. */
 export function trainedConfig(meta: CheckpointMeta): TrainConfig {
@@ -123,6 +123,7 @@ export function trainedConfig(meta: CheckpointMeta): TrainConfig {
     noiseMaxSide: meta.config.noiseMaxSide ?? null,
     visionAided: meta.config.visionAided ?? 'none',
     visionWeight: meta.config.visionWeight ?? DEFAULT_TRAIN_CONFIG.visionWeight,
+    modeSeeking: meta.config.modeSeeking ?? 0,
   };
 }
 

@@ -83,6 +83,12 @@ export interface TrainConfig {
   readonly visionAided: VisionBackbone;
   /** Weight of the vision-aided losses in D's and G's objectives (the paper's code: 1). */
   readonly visionWeight: number;
+  /**
+   * Weight of a mode-seeking term in G's loss (mode-seeking.ts, Mao et al. 2019, measured in the
+   * frozen age and gender net's features); 0 (default): none. Checkpoints written before this
+   * option existed resume with 0; a branch may change it.
+   */
+  readonly modeSeeking: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -113,6 +119,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   noiseMaxSide: null,
   visionAided: 'none',
   visionWeight: 1,
+  modeSeeking: 0,
 };
 
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
@@ -143,6 +150,8 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     throw new Error(`train option visionAided=${String(c.visionAided)} must be one of ${VISION_BACKBONES.join(', ')}`);
   }
   if (!(c.visionWeight >= 0)) throw new Error(`train option visionWeight=${c.visionWeight} must be >= 0`);
+  if (!(c.modeSeeking >= 0)) throw new Error(`train option modeSeeking=${c.modeSeeking} must be >= 0 (0: no mode-seeking term)`);
+  if (c.modeSeeking > 0 && c.batchSize % 2 !== 0) throw new Error(`train option modeSeeking pairs each batch's halves; batchSize=${c.batchSize} must be even`);
   if (!(c.r1Gamma >= 0)) throw new Error(`train option r1Gamma=${c.r1Gamma} must be >= 0`);
   for (const k of ['lrG', 'lrD', 'emaHalfLifeImages'] as const) {
     if (!(c[k] > 0)) throw new Error(`train option ${k}=${c[k]} must be > 0`);

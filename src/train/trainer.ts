@@ -23,6 +23,7 @@ import { type AugmentTransform, applyAugment, drawAugment, parseAugmentPolicy } 
 import { type GrowthStage, GrowingOutputs, growthStage, levelOfDetail, lodPhaseChanged, realsAtStage, upsampleNearest2x } from './growing.js';
 import { AgeGenderFeatures } from './face-features.js';
 import { VisionHead, randomVisionHeadStateDict, visionDiscriminatorLoss, visionGeneratorLoss } from './vision-discriminator.js';
+import { modeSeekingTerm } from './mode-seeking.js';
 
 /** Where real images come from: NHWC float32 in [-1, 1], resumable. */
 export interface RealBatchSource {
@@ -45,6 +46,8 @@ export interface StepStats {
   readonly lod?: number;
   /** Vision-aided runs only: the head's loss and mean logits on reals and fakes this step. */
   readonly vision?: { readonly lossD: number; readonly realScore: number; readonly fakeScore: number };
+  /** Mode-seeking runs only: the batch's mean ratio of face-feature to latent difference (mode-seeking.ts). */
+  readonly modeSeekingRatio?: number;
 }
 
 /** The generator as PULSE uses it: synthesis + mapping (and, while growing, the lower blocks' toRGB layers). */
@@ -71,10 +74,14 @@ export interface VisionAided {
   readonly opt: Optimizer;
 }
 
-/** The frozen network and a head (restored from `sd`, else initialised from the seed) for a config, or undefined without one. */
-function visionAidedFor(config: TrainConfig, sd?: StateDict): VisionAided | undefined {
-  if (config.visionAided === 'none') return undefined;
-  const features = AgeGenderFeatures.load();
+/** The frozen face network, loaded when the vision-aided D or the mode-seeking term needs it. */
+function faceNetFor(config: TrainConfig): AgeGenderFeatures | undefined {
+  return config.visionAided !== 'none' || config.modeSeeking > 0 ? AgeGenderFeatures.load() : undefined;
+}
+
+/** A head (restored from `sd`, else initialised from the seed) on the frozen network, or undefined when the config has none. */
+function visionAidedFor(config: TrainConfig, features: AgeGenderFeatures | undefined, sd?: StateDict): VisionAided | undefined {
+  if (config.visionAided === 'none' || !features) return undefined;
   const head = new VisionHead(features.channels, sd ?? randomVisionHeadStateDict(features.channels, config.seed), sd ? 'checkpoint V' : 'vision head');
   // No lazy regulariser on the head, so plain StyleGAN betas.
   const opt = createOptimizer('adam', { beta1: config.beta1, beta2: config.beta2, eps: config.adamEps });
@@ -101,17 +108,20 @@ export class Trainer {
   private readonly optD: Optimizer;
   private readonly r1Ratio: number;
   private readonly augmentPolicy: readonly AugmentTransform[];
+  /** The frozen face network (face-features.ts), when the vision-aided D or the mode-seeking term uses it. */
+  private readonly faceNet: AgeGenderFeatures | undefined;
   /** The vision-aided discriminator, when the config asks for one. */
   readonly vision: VisionAided | undefined;
   state: TrainState;
 
-  private constructor(config: TrainConfig, g: GeneratorNets, gEma: GeneratorNets, d: Discriminator, state: TrainState, vision?: VisionAided) {
+  private constructor(config: TrainConfig, g: GeneratorNets, gEma: GeneratorNets, d: Discriminator, state: TrainState, headSd?: StateDict) {
     this.config = config;
     this.g = g;
     this.gEma = gEma;
     this.d = d;
     this.state = state;
-    this.vision = vision;
+    this.faceNet = faceNetFor(config);
+    this.vision = visionAidedFor(config, this.faceNet, headSd);
     // Lazy regularisation (StyleGAN2): D's Adam sees fewer steps, so lr and betas are adjusted.
     this.r1Ratio = config.r1Interval / (config.r1Interval + 1);
     this.augmentPolicy = parseAugmentPolicy(config.augment);
@@ -138,7 +148,6 @@ export class Trainer {
       build(),
       new Discriminator(dCfg, randomDiscriminatorStateDict(dCfg, config.seed)),
       { step: 0, images: 0, wallSeconds: 0 },
-      visionAidedFor(config),
     );
   }
 
@@ -160,11 +169,10 @@ export class Trainer {
       ...(config.growFrom !== null ? { growing: new GrowingOutputs(sCfg, config.growFrom, pick(`${p}.grow.`), `checkpoint ${p}.grow`) } : {}),
     });
     const headSd = pick('V.');
-    const vision = visionAidedFor(config, headSd.size > 0 ? headSd : undefined);
-    const t = new Trainer(config, nets('G'), nets('Gema'), new Discriminator(discriminatorConfigFor(config), pick('D.'), 'checkpoint D'), state, vision);
+    const t = new Trainer(config, nets('G'), nets('Gema'), new Discriminator(discriminatorConfigFor(config), pick('D.'), 'checkpoint D'), state, headSd.size > 0 ? headSd : undefined);
     t.optG.importState(opt.g);
     t.optD.importState(opt.d);
-    if (vision && headSd.size > 0 && opt.v) vision.opt.importState(opt.v);
+    if (t.vision && headSd.size > 0 && opt.v) t.vision.opt.importState(opt.v);
     return t;
   }
 
@@ -291,13 +299,22 @@ export class Trainer {
     reals.dispose();
 
     // Generator.
+    let modeSeekingRatio: number | undefined;
     const gOut = variableGradsLean(() => {
       const fake = this.generate(this.g, this.dlatents(this.g, 'g', B), this.noise('g', B, stage), stage);
-      const loss = generatorLoss(this.d.forward(this.augment(fake, 'g:fake'), stage));
-      if (!this.vision) return loss;
+      let loss = generatorLoss(this.d.forward(this.augment(fake, 'g:fake'), stage));
       // The frozen network sees the full-resolution image; G learns through it (its weights are constants).
-      const v = this.vision.head.forward(this.vision.features.features(this.augment(this.toFullResolution(fake), 'vg:fake')));
-      return tf.add(loss, tf.mul(visionGeneratorLoss(v), c.visionWeight)) as tf.Scalar;
+      if (this.vision) {
+        const v = this.vision.head.forward(this.vision.features.features(this.augment(this.toFullResolution(fake), 'vg:fake')));
+        loss = tf.add(loss, tf.mul(visionGeneratorLoss(v), c.visionWeight)) as tf.Scalar;
+      }
+      if (c.modeSeeking > 0 && this.faceNet) {
+        // The images as drawn (no augmentation), against the first latents that drew them (dlatents' z1).
+        const ms = modeSeekingTerm(this.faceNet.features(this.toFullResolution(fake)), this.z('g:z1', B));
+        modeSeekingRatio = ms.ratio.dataSync()[0];
+        loss = tf.add(loss, tf.mul(ms.term, c.modeSeeking)) as tf.Scalar;
+      }
+      return loss;
     }, gVars);
     const lossG = gOut.value.dataSync()[0];
     gOut.value.dispose();
@@ -319,6 +336,7 @@ export class Trainer {
       seconds,
       ...(c.growFrom !== null ? { lod } : {}),
       ...(vision ? { vision } : {}),
+      ...(modeSeekingRatio !== undefined ? { modeSeekingRatio } : {}),
     };
   }
 
@@ -423,8 +441,8 @@ export class Trainer {
     if (this.vision) {
       this.vision.head.dispose();
       this.vision.opt.dispose();
-      this.vision.features.dispose();
     }
+    this.faceNet?.dispose();
   }
 }
 
