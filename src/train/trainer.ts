@@ -446,7 +446,7 @@ export class Trainer {
   }
 }
 
-/** Optimiser state from checkpoint tensors named opt{G,D}.{slot}.{index}. */
+/** Optimiser state from checkpoint tensors named opt{G,D,V}.{slot}.{index} (V: the vision-aided head). */
 export function optimizerStateFrom(tensors: StateDict, name: 'G' | 'D' | 'V', t: number): OptimizerState {
   const slots: Record<string, (tf.Tensor | null)[]> = {};
   for (const [k, v] of tensors) {
