@@ -211,13 +211,17 @@ export class Trainer {
     return nets.growing ? nets.growing.image(nets.synthesis, dlatents, noise, stage) : nets.synthesis.forward(dlatents, noise as tf.Tensor4D[]);
   }
 
-  /** w+ for a batch, with style mixing: layers from a crossover point on take a second latent's w. */
-  private dlatents(nets: GeneratorNets, what: string, batch: number): tf.Tensor3D {
+  /**
+   * A batch's w+ and the first latents z1 it was mapped from, with style mixing: layers from a
+   * crossover point on take a second latent's w. (The mode-seeking term measures against z1.)
+   */
+  private latents(nets: GeneratorNets, what: string, batch: number): { z1: tf.Tensor2D; dlatents: tf.Tensor3D } {
     const layers = nets.synthesis.numLayers;
     const rng = seedrandom(`train:${this.config.seed}:${this.state.step}:${what}:mix`);
-    const w1 = nets.mapping.forward(this.z(`${what}:z1`, batch));
+    const z1 = this.z(`${what}:z1`, batch);
+    const w1 = nets.mapping.forward(z1);
     const mixing = this.config.styleMixingProb > 0;
-    if (!mixing) return tf.tile(tf.expandDims(w1, 1), [1, layers, 1]) as tf.Tensor3D;
+    if (!mixing) return { z1, dlatents: tf.tile(tf.expandDims(w1, 1), [1, layers, 1]) as tf.Tensor3D };
     const mask = new Float32Array(batch * layers);
     for (let b = 0; b < batch; b++) {
       const cross = rng() < this.config.styleMixingProb ? 1 + Math.floor(rng() * (layers - 1)) : layers;
@@ -225,7 +229,7 @@ export class Trainer {
     }
     const w2 = nets.mapping.forward(this.z(`${what}:z2`, batch));
     const m = tf.tensor3d(mask, [batch, layers, 1]);
-    return tf.add(tf.mul(tf.expandDims(w1, 1), m), tf.mul(tf.expandDims(w2, 1), tf.sub(1, m))) as tf.Tensor3D;
+    return { z1, dlatents: tf.add(tf.mul(tf.expandDims(w1, 1), m), tf.mul(tf.expandDims(w2, 1), tf.sub(1, m))) as tf.Tensor3D };
   }
 
   /** What D sees of `x`: x itself, or x under this step's augmentation draw for `what` (augment.ts). */
@@ -272,7 +276,7 @@ export class Trainer {
     const gVars = generatorVars(this.g);
 
     // Discriminator.
-    const fakes = tf.tidy(() => this.generate(this.g, this.dlatents(this.g, 'd', B), this.noise('d', B, stage), stage));
+    const fakes = tf.tidy(() => this.generate(this.g, this.latents(this.g, 'd', B).dlatents, this.noise('d', B, stage), stage));
     let realScore = 0;
     let fakeScore = 0;
     const dOut = variableGradsLean(() => {
@@ -301,7 +305,8 @@ export class Trainer {
     // Generator.
     let modeSeekingRatio: number | undefined;
     const gOut = variableGradsLean(() => {
-      const fake = this.generate(this.g, this.dlatents(this.g, 'g', B), this.noise('g', B, stage), stage);
+      const { z1, dlatents } = this.latents(this.g, 'g', B);
+      const fake = this.generate(this.g, dlatents, this.noise('g', B, stage), stage);
       let loss = generatorLoss(this.d.forward(this.augment(fake, 'g:fake'), stage));
       // The frozen network sees the full-resolution image; G learns through it (its weights are constants).
       if (this.vision) {
@@ -309,8 +314,8 @@ export class Trainer {
         loss = tf.add(loss, tf.mul(visionGeneratorLoss(v), c.visionWeight)) as tf.Scalar;
       }
       if (c.modeSeeking > 0 && this.faceNet) {
-        // The images as drawn (no augmentation), against the first latents that drew them (dlatents' z1).
-        const ms = modeSeekingTerm(this.faceNet.features(this.toFullResolution(fake)), this.z('g:z1', B));
+        // The images as drawn (no augmentation), against the first latents that drew them.
+        const ms = modeSeekingTerm(this.faceNet.features(this.toFullResolution(fake)), z1);
         modeSeekingRatio = ms.ratio.dataSync()[0];
         loss = tf.add(loss, tf.mul(ms.term, c.modeSeeking)) as tf.Scalar;
       }
