@@ -394,6 +394,15 @@ describe('pulse train (command line)', () => {
     expect(vision.code, vision.err).toBe(0);
     expect(vision.err).toMatch(/changed: visionAided none -> age-gender, visionWeight 1 -> 0.5, modeSeeking 0 -> 0.25, totalImages 12 -> 16/);
     expect((await loadCheckpoint(visionDir)).meta).toMatchObject({ config: { visionAided: 'age-gender', visionWeight: 0.5, modeSeeking: 0.25 }, optimizerSteps: { v: 1 } });
+    // ... and change the minibatch-stddev group (D's weights keep their shapes) to one the parent's batch (4) allows.
+    const mbstdDir = join(root, 'mbstd');
+    const mbstd = await runCli([...base.slice(0, 7), '--out', mbstdDir, '--branch-from', run, '--mbstd-group', '2', '--total-images', '16', '--quiet']);
+    expect(mbstd.code, mbstd.err).toBe(0);
+    expect(mbstd.err).toMatch(/changed: mbstdGroup 4 -> 2, totalImages 12 -> 16/);
+    expect((await loadCheckpoint(mbstdDir)).trainer.config.mbstdGroup).toBe(2);
+    const badGroup = await runCli([...base.slice(0, 7), '--out', join(root, 'mbstd3'), '--branch-from', run, '--mbstd-group', '3', '--quiet']);
+    expect(badGroup.code).toBe(1);
+    expect(badGroup.err).toMatch(/batchSize=4 must be a multiple of mbstdGroup=3/);
     const badVision = await runCli([...base, '--out', join(root, 'bad'), '--vision-aided', 'clip', '--quiet']);
     expect(badVision.code).toBe(1);
     expect(badVision.err).toMatch(/visionAided=clip must be one of none, age-gender/);

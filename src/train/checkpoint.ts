@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelDir, writeModelDir } from '../io/model-format.js';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './config.js';
+import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from './config.js';
 import { Trainer, type TrainState, optimizerStateFrom } from './trainer.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
@@ -110,7 +110,7 @@ export function hasCheckpoint(runDir: string): boolean {
 }
 
 /** Settings a branch of a run may change: they alter how it learns, not what it is. */
-export type BranchChanges = Partial<Pick<TrainConfig, 'lrG' | 'lrD' | 'r1Gamma' | 'augment' | 'totalImages' | 'checkpointEvery' | 'sampleEvery' | 'visionAided' | 'visionWeight' | 'modeSeeking'>>;
+export type BranchChanges = Partial<Pick<TrainConfig, 'lrG' | 'lrD' | 'r1Gamma' | 'augment' | 'totalImages' | 'checkpointEvery' | 'sampleEvery' | 'visionAided' | 'visionWeight' | 'modeSeeking' | 'mbstdGroup'>>;
 
 /** The config a checkpoint's run was trained with: options added after it was written take the value it had then. */
 export function trainedConfig(meta: CheckpointMeta): TrainConfig {
@@ -139,7 +139,8 @@ export async function loadCheckpoint(runDir: string, changes: BranchChanges = {}
   const { metadata, tensors } = await readModelDir(dir, { verify: true });
   const meta = metadata as unknown as CheckpointMeta;
   if (meta?.kind !== 'pulse-train-checkpoint') throw new Error(`${dir} is not a pulse train checkpoint`);
-  const config: TrainConfig = { ...trainedConfig(meta), ...changes };
+  // Validated as a whole: a change must fit the run's fixed settings (an mbstd group its batch divides).
+  const config: TrainConfig = resolveTrainConfig({ ...trainedConfig(meta), ...changes });
   const trainer = Trainer.restore(config, tensors, { ...meta.state }, {
     g: optimizerStateFrom(tensors, 'G', meta.optimizerSteps.g),
     d: optimizerStateFrom(tensors, 'D', meta.optimizerSteps.d),

@@ -33,7 +33,12 @@ export interface TrainConfig {
   readonly emaRampup: number;
   /** Probability of style mixing regularisation (StyleGAN: 0.9). */
   readonly styleMixingProb: number;
-  /** Minibatch-stddev group size. */
+  /**
+   * Minibatch-stddev group size: D's last block sees the standard deviation of its features over
+   * each group of this many images, its cue to a batch that varies too little (Karras et al.
+   * 2018). StyleGAN: 4; StyleGAN2-ADA's CIFAR setting: 32. Must divide batchSize (or exceed it:
+   * then the whole batch is one group). A branch may change it (D's weights keep their shapes).
+   */
   readonly mbstdGroup: number;
   /** Stop after this many real images shown to D. */
   readonly totalImages: number;
