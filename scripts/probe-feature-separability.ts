@@ -79,6 +79,35 @@ function augmented(images: readonly RgbImage[], what: string): RgbImage[] {
   out.dispose();
   return images.map((_, k) => ({ width: side, height: side, data: data.slice(k * px, (k + 1) * px) }));
 }
+/** Per-image statistics of a set (before any augmentation): what even the pixels tell apart. */
+function imageStats(images: readonly RgbImage[]) {
+  let contrast = 0, saturation = 0, low = 0, high = 0;
+  for (const { data } of images) {
+    const n = data.length;
+    const mean = data.reduce((a, v) => a + v, 0) / n;
+    contrast += Math.sqrt(data.reduce((a, v) => a + (v - mean) ** 2, 0) / n);
+    let sat = 0;
+    for (let p = 0; p < n; p += 3) {
+      const mu = (data[p] + data[p + 1] + data[p + 2]) / 3;
+      sat += Math.sqrt(((data[p] - mu) ** 2 + (data[p + 1] - mu) ** 2 + (data[p + 2] - mu) ** 2) / 3);
+    }
+    saturation += sat / (n / 3);
+    for (const v of data) {
+      if (v <= 0.001) low++;
+      else if (v >= 0.999) high++;
+    }
+  }
+  const values = images.length * images[0].data.length;
+  return {
+    contrast: contrast / images.length,
+    saturation: saturation / images.length,
+    shareAtZero: low / values,
+    shareAtOne: high / values,
+    note: 'means over images of: the standard deviation of all values, the RMS spread of R, G, B about their mean per pixel; shares of values <= 0.001 and >= 0.999',
+  };
+}
+const stats = { real: imageStats(devImages), generated: imageStats(drawn) };
+console.log(`images: contrast ${stats.real.contrast.toFixed(3)} real, ${stats.generated.contrast.toFixed(3)} generated; saturation ${stats.real.saturation.toFixed(3)}, ${stats.generated.saturation.toFixed(3)}; values at 0: ${(100 * stats.real.shareAtZero).toFixed(2)}%, ${(100 * stats.generated.shareAtZero).toFixed(2)}%; at 1: ${(100 * stats.real.shareAtOne).toFixed(2)}%, ${(100 * stats.generated.shareAtOne).toFixed(2)}%`);
 const samples = augmented(drawn, 'generated');
 const reals = augmented(devImages, 'real');
 console.log(`${faces} samples of ${portablePath(modelPath)} and ${faces} dev faces (${convention}) at ${side} px; augmentation: ${policy.join(',') || 'none'}`);
@@ -136,6 +165,7 @@ writeJsonAtomic(
     backend: backend.name,
     probe: 'balanced accuracy of L2 logistic regression, 5-fold stratified cross-validation (src/eval/linear-probe.ts); 0.5 is chance',
     seconds: (performance.now() - t0) / 1000,
+    imageStats: stats,
     results,
   },
   values.force,
