@@ -136,7 +136,7 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`train option ${k}=${c[k]} must be a positive integer`);
   }
   if (c.batchSize % Math.min(c.mbstdGroup, c.batchSize) !== 0) {
-    throw new Error(`train option batchSize=${c.batchSize} must be a multiple of mbstdGroup=${c.mbstdGroup}`);
+    throw new Error(`train option batchSize=${c.batchSize} must be a multiple of mbstdGroup=${c.mbstdGroup}: choose a group that divides the batch (--mbstd-group)`);
   }
   parseAugmentPolicy(c.augment);
   if (c.growFrom !== null && !(isPowerOfTwo(c.growFrom) && c.growFrom >= 8 && c.growFrom <= c.resolution)) {
