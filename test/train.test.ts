@@ -219,6 +219,51 @@ describe('mode-seeking term (modeSeeking)', () => {
   });
 });
 
+describe("the mapping network's learning rate (mappingLrMul)", () => {
+  /** Each G variable's change over one step from the same start, by name. */
+  async function firstStepDeltas(mappingLrMul: number): Promise<Map<string, Float32Array>> {
+    const t = Trainer.create(resolveTrainConfig({ ...TINY, mappingLrMul }));
+    const before = (await t.checkpointTensors()).tensors;
+    t.step(fakeSource(16));
+    const after = (await t.checkpointTensors()).tensors;
+    t.dispose();
+    const deltas = new Map<string, Float32Array>();
+    for (const [name, a] of after) {
+      if (!name.startsWith('G.')) continue;
+      const b = before.get(name)?.data as Float32Array;
+      deltas.set(name, (a.data as Float32Array).map((x, i) => x - b[i]));
+    }
+    return deltas;
+  }
+
+  it("scales the mapping network's Adam steps by mappingLrMul / 0.01 and leaves every other step as it was", async () => {
+    const base = await firstStepDeltas(0.01);
+    const fast = await firstStepDeltas(0.1);
+    let mappingSeen = 0;
+    expect(base.size).toBeGreaterThan(16);
+    for (const [name, d0] of base) {
+      const d1 = fast.get(name) as Float32Array;
+      if (name.startsWith('G.mapping.')) {
+        mappingSeen++;
+        const moved = d0.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+        expect(moved, name).toBeGreaterThan(0);
+        // float32: the weights are ~100 in the architecture's parametrisation, so steps lose digits.
+        for (let i = 0; i < d0.length; i++) expect(Math.abs(d1[i] - 10 * d0[i]), `${name}[${i}]`).toBeLessThanOrEqual(1e-3 * moved * 10 + 2e-5);
+      } else {
+        expect(Array.from(d1), name).toEqual(Array.from(d0)); // the same first step, bit for bit
+      }
+    }
+    expect(mappingSeen).toBe(16); // 8 layers, weight and bias
+  });
+
+  it('defaults to the architecture\'s 0.01, old checkpoints resume with it, and it must be positive', () => {
+    expect(resolveTrainConfig({}).mappingLrMul).toBe(0.01);
+    const meta = { config: { ...resolveTrainConfig(TINY), mappingLrMul: undefined } } as unknown as Parameters<typeof trainedConfig>[0];
+    expect(trainedConfig(meta).mappingLrMul).toBe(0.01);
+    expect(() => resolveTrainConfig({ ...TINY, mappingLrMul: 0 })).toThrow(/mappingLrMul=0 must be > 0/);
+  });
+});
+
 describe('resuming from an older checkpoint than the log', () => {
   it('moves the log lines past the checkpoint step aside, never over an earlier file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pulse-log-'));
@@ -400,6 +445,12 @@ describe('pulse train (command line)', () => {
     expect(mbstd.code, mbstd.err).toBe(0);
     expect(mbstd.err).toMatch(/changed: mbstdGroup 4 -> 2, totalImages 12 -> 16/);
     expect((await loadCheckpoint(mbstdDir)).trainer.config.mbstdGroup).toBe(2);
+    // ... and give the mapping network a larger share of the learning rate (its parametrisation stays the architecture's).
+    const mapDir = join(root, 'mapping');
+    const mapping = await runCli([...base.slice(0, 7), '--out', mapDir, '--branch-from', run, '--mapping-lr-mul', '1', '--total-images', '16', '--quiet']);
+    expect(mapping.code, mapping.err).toBe(0);
+    expect(mapping.err).toMatch(/changed: mappingLrMul 0.01 -> 1, totalImages 12 -> 16/);
+    expect((await loadCheckpoint(mapDir)).trainer.config.mappingLrMul).toBe(1);
     const badGroup = await runCli([...base.slice(0, 7), '--out', join(root, 'mbstd3'), '--branch-from', run, '--mbstd-group', '3', '--quiet']);
     expect(badGroup.code).toBe(1);
     expect(badGroup.err).toMatch(/batchSize=4 must be a multiple of mbstdGroup=3/);

@@ -55,6 +55,7 @@ interface TrainFlags {
   visionWeight: number;
   modeSeeking: number;
   mbstdGroup: number;
+  mappingLrMul: number;
   quiet?: boolean;
 }
 
@@ -80,6 +81,7 @@ function configFromFlags(flags: TrainFlags): TrainConfig {
     visionWeight: flags.visionWeight,
     modeSeeking: flags.modeSeeking,
     mbstdGroup: flags.mbstdGroup,
+    mappingLrMul: flags.mappingLrMul,
   });
 }
 
@@ -96,6 +98,7 @@ function ignoredOnResume(cmd: Command, flags: TrainFlags, saved: TrainConfig): s
     ['augment', 'augment'], ['r1Gamma', 'r1Gamma'], ['lr', 'lrG'], ['checkpointEvery', 'checkpointEvery'], ['sampleEvery', 'sampleEvery'],
     ['growFrom', 'growFrom'], ['growPhaseImages', 'growPhaseImages'], ['architecture', 'architecture'], ['noiseMaxSide', 'noiseMaxSide'],
     ['visionAided', 'visionAided'], ['visionWeight', 'visionWeight'], ['modeSeeking', 'modeSeeking'], ['mbstdGroup', 'mbstdGroup'],
+    ['mappingLrMul', 'mappingLrMul'],
   ];
   return names
     .filter(([flag, key]) => cmd.getOptionValueSource(flag) === 'cli' && asked[key] !== saved[key])
@@ -108,7 +111,7 @@ function branchChanges(cmd: Command, flags: TrainFlags): BranchChanges {
   const fixed = (['res', 'fmapBase', 'fmapMax', 'batch', 'seed', 'growFrom', 'growPhaseImages', 'architecture', 'noiseMaxSide'] as const).filter(given);
   if (fixed.length > 0) {
     const names = fixed.map(flagName).join(', ');
-    throw new Error(`--branch-from keeps the parent run's architecture, batch, seed and growth schedule; drop ${names} (a branch may change --lr, --r1-gamma, --augment, --vision-aided, --vision-weight, --mode-seeking, --mbstd-group, --total-images, --checkpoint-every, --sample-every)`);
+    throw new Error(`--branch-from keeps the parent run's architecture, batch, seed and growth schedule; drop ${names} (a branch may change --lr, --r1-gamma, --augment, --vision-aided, --vision-weight, --mode-seeking, --mbstd-group, --mapping-lr-mul, --total-images, --checkpoint-every, --sample-every)`);
   }
   // The mbstd group is checked against the parent's batch when the branch loads (not this command's default batch).
   const c = configFromFlags({ ...flags, mbstdGroup: DEFAULT_TRAIN_CONFIG.mbstdGroup });
@@ -120,6 +123,7 @@ function branchChanges(cmd: Command, flags: TrainFlags): BranchChanges {
     ...(given('visionWeight') ? { visionWeight: c.visionWeight } : {}),
     ...(given('modeSeeking') ? { modeSeeking: c.modeSeeking } : {}),
     ...(given('mbstdGroup') ? { mbstdGroup: flags.mbstdGroup } : {}),
+    ...(given('mappingLrMul') ? { mappingLrMul: c.mappingLrMul } : {}),
     ...(flags.totalImages !== undefined ? { totalImages: c.totalImages } : {}),
     ...(given('checkpointEvery') ? { checkpointEvery: c.checkpointEvery } : {}),
     ...(given('sampleEvery') ? { sampleEvery: c.sampleEvery } : {}),
@@ -261,7 +265,7 @@ export function registerTrain(program: Command): void {
     .option('--crop <crop>', 'lfw (the documented LFW crop), ffhq (each photo\'s central face aligned as FFHQ is; docs/align.md), center, or LEFT,TOP,SIZE', 'lfw')
     .requiredOption('--out <dir>', 'run folder: checkpoint/, samples/, log.jsonl')
     .option('--resume', 'continue the run in --out from its checkpoint')
-    .option('--branch-from <run>', 'start --out from another run\'s checkpoint under changed --lr, --r1-gamma, --augment, --vision-aided, --vision-weight, --mode-seeking, --mbstd-group (the other run is only read; --out/branch.json records the change)')
+    .option('--branch-from <run>', 'start --out from another run\'s checkpoint under changed --lr, --r1-gamma, --augment, --vision-aided, --vision-weight, --mode-seeking, --mbstd-group, --mapping-lr-mul (the other run is only read; --out/branch.json records the change)')
     .option('--res <px>', 'generator resolution', integerFlag('res', { min: 8 }), d.resolution)
     .option('--fmap-base <n>', 'width rule base (G and D)', integerFlag('fmap-base', { min: 1 }), d.fmapBase)
     .option('--fmap-max <n>', 'maximum width', integerFlag('fmap-max', { min: 1 }), d.fmapMax)
@@ -282,6 +286,7 @@ export function registerTrain(program: Command): void {
     .option('--vision-weight <w>', 'weight of the vision-aided losses in D and G', numberFlag('vision-weight', { min: 0 }), d.visionWeight)
     .option('--mode-seeking <w>', "weight of a mode-seeking term in G's loss: images whose latents differ should differ in a frozen face network's features (Mao et al. 2019; 0: none)", numberFlag('mode-seeking', { min: 0 }), d.modeSeeking)
     .option('--mbstd-group <n>', "minibatch-stddev group size: D sees the spread of each group of this many images (StyleGAN: 4; StyleGAN2-ADA's CIFAR setting: 32, the whole batch; must divide --batch)", integerFlag('mbstd-group', { min: 1 }), d.mbstdGroup)
+    .option('--mapping-lr-mul <k>', "the mapping network's learning rate as a fraction of G's (StyleGAN: 0.01, sized for millions of images; the exported model is the same network)", numberFlag('mapping-lr-mul', { above: 0 }), d.mappingLrMul)
     .option('--quiet', 'no progress bar')
     .action(train);
 }

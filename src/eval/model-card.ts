@@ -100,7 +100,7 @@ export function renderModelCard(input: ModelCardInput): string {
     `| data | LFW deep-funneled, split \`${data.split}\` (${data.count} images; \`dev\` identities never seen), ${cropDescription(data.crop)} (datasets/README.md) |`,
     ...(input.metadata.run ? [`| run | \`${input.metadata.run}\` (its log, samples and measures; docs/training.md) |`] : []),
     `| training | ${t.steps} steps of batch ${tc.batchSize}, ${t.imagesSeen?.toLocaleString('en-US')} images seen, ${hours(t.trainingSeconds)} of training |`,
-    `| recipe | non-saturating logistic loss, R1 gamma ${tc.r1Gamma} every ${tc.r1Interval} steps, Adam lr ${tc.lrG}/${tc.lrD} betas (${tc.beta1}, ${tc.beta2}), EMA half-life ${tc.emaHalfLifeImages} images, style mixing ${tc.styleMixingProb}, minibatch-stddev group ${tc.mbstdGroup}, seed ${tc.seed} |`,
+    `| recipe | non-saturating logistic loss, R1 gamma ${tc.r1Gamma} every ${tc.r1Interval} steps, Adam lr ${tc.lrG}/${tc.lrD} betas (${tc.beta1}, ${tc.beta2}), EMA half-life ${tc.emaHalfLifeImages} images, style mixing ${tc.styleMixingProb}, minibatch-stddev group ${tc.mbstdGroup}, mapping lr x${tc.mappingLrMul ?? 0.01}, seed ${tc.seed} |`,
     ...(typeof tc.noiseMaxSide === 'number'
       ? [`| noise | trained with noise maps up to ${tc.noiseMaxSide} px only: the finer layers' noise strengths are 0, so noise there changes nothing (PULSE's included) |`]
       : []),

@@ -110,7 +110,7 @@ export function hasCheckpoint(runDir: string): boolean {
 }
 
 /** Settings a branch of a run may change: they alter how it learns, not what it is. */
-export type BranchChanges = Partial<Pick<TrainConfig, 'lrG' | 'lrD' | 'r1Gamma' | 'augment' | 'totalImages' | 'checkpointEvery' | 'sampleEvery' | 'visionAided' | 'visionWeight' | 'modeSeeking' | 'mbstdGroup'>>;
+export type BranchChanges = Partial<Pick<TrainConfig, 'lrG' | 'lrD' | 'r1Gamma' | 'augment' | 'totalImages' | 'checkpointEvery' | 'sampleEvery' | 'visionAided' | 'visionWeight' | 'modeSeeking' | 'mbstdGroup' | 'mappingLrMul'>>;
 
 /** The config a checkpoint's run was trained with: options added after it was written take the value it had then. */
 export function trainedConfig(meta: CheckpointMeta): TrainConfig {
@@ -124,6 +124,7 @@ export function trainedConfig(meta: CheckpointMeta): TrainConfig {
     visionAided: meta.config.visionAided ?? 'none',
     visionWeight: meta.config.visionWeight ?? DEFAULT_TRAIN_CONFIG.visionWeight,
     modeSeeking: meta.config.modeSeeking ?? 0,
+    mappingLrMul: meta.config.mappingLrMul ?? DEFAULT_TRAIN_CONFIG.mappingLrMul,
   };
 }
 

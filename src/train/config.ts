@@ -3,7 +3,7 @@
  * sized for a 2-core CPU: a 64 px StyleGAN (v1, the architecture PULSE searches) with
  * narrow layers, trained for hours, not days.
  */
-import type { SynthesisArchitecture } from '../stylegan/config.js';
+import { DEFAULT_MAPPING_CONFIG, type SynthesisArchitecture } from '../stylegan/config.js';
 import { isPowerOfTwo } from '../util/power-of-two.js';
 import { parseAugmentPolicy } from './augment.js';
 import { VISION_BACKBONES, type VisionBackbone } from './vision-discriminator.js';
@@ -94,6 +94,16 @@ export interface TrainConfig {
    * option existed resume with 0; a branch may change it.
    */
   readonly modeSeeking: number;
+  /**
+   * The mapping network's learning rate as a fraction of G's. StyleGAN trains it at 0.01 x
+   * (Karras et al. 2019, appendix C; the architecture's lrMul, stylegan/config.ts), sized for
+   * runs of millions of images: over the ~100,000 images a run sees here the mapping stays within
+   * 0.2% of its initialisation (docs/training.md, Session 19). A larger value scales its Adam
+   * steps only; its weights keep the architecture's parametrisation, so the exported model is the
+   * same network. Checkpoints written before this option existed resume with 0.01; a branch may
+   * change it.
+   */
+  readonly mappingLrMul: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -125,6 +135,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   visionAided: 'none',
   visionWeight: 1,
   modeSeeking: 0,
+  mappingLrMul: DEFAULT_MAPPING_CONFIG.lrMul,
 };
 
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
@@ -158,7 +169,7 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (!(c.modeSeeking >= 0)) throw new Error(`train option modeSeeking=${c.modeSeeking} must be >= 0 (0: no mode-seeking term)`);
   if (c.modeSeeking > 0 && c.batchSize % 2 !== 0) throw new Error(`train option modeSeeking pairs each batch's halves; batchSize=${c.batchSize} must be even`);
   if (!(c.r1Gamma >= 0)) throw new Error(`train option r1Gamma=${c.r1Gamma} must be >= 0`);
-  for (const k of ['lrG', 'lrD', 'emaHalfLifeImages'] as const) {
+  for (const k of ['lrG', 'lrD', 'emaHalfLifeImages', 'mappingLrMul'] as const) {
     if (!(c[k] > 0)) throw new Error(`train option ${k}=${c[k]} must be > 0`);
   }
   return c;

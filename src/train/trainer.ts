@@ -244,12 +244,25 @@ export class Trainer {
    * output bias under R1, which does not depend on it) gets a zero gradient, so every
    * variable keeps one slot index across steps and checkpoints.
    */
-  private applyGrads(opt: Optimizer, vars: tf.Variable[], grads: Record<string, tf.Tensor>, lr: number): void {
+  private applyGrads(opt: Optimizer, vars: tf.Variable[], grads: Record<string, tf.Tensor>, lr: number, lrScale?: (v: tf.Variable) => number): void {
     const zeros: tf.Tensor[] = [];
     const g = vars.map((v) => grads[v.name] ?? zeros[zeros.push(tf.zerosLike(v)) - 1]);
     const next = opt.step(vars, g, lr);
-    vars.forEach((v, i) => v.assign(next[i]));
+    vars.forEach((v, i) => {
+      // Adam's step is linear in lr, so k times the step is Adam at k x lr (same moments).
+      const k = lrScale?.(v) ?? 1;
+      if (k === 1) v.assign(next[i]);
+      else v.assign(tf.tidy(() => tf.add(v, tf.mul(tf.sub(next[i], v), k))));
+    });
     tf.dispose([...next, ...zeros, ...Object.values(grads)]);
+  }
+
+  /** The mapping network's lr relative to what its architecture (lrMul) already gives it. */
+  private mappingLrScale(): ((v: tf.Variable) => number) | undefined {
+    const k = this.config.mappingLrMul / this.g.mapping.config.lrMul;
+    if (k === 1) return undefined;
+    const mapping = new Set(this.g.mapping.weights.variables());
+    return (v) => (mapping.has(v) ? k : 1);
   }
 
   /**
@@ -323,7 +336,7 @@ export class Trainer {
     }, gVars);
     const lossG = gOut.value.dataSync()[0];
     gOut.value.dispose();
-    this.applyGrads(this.optG, gVars, gOut.grads, c.lrG);
+    this.applyGrads(this.optG, gVars, gOut.grads, c.lrG, this.mappingLrScale());
 
     this.state.images += B;
     updateEma(generatorVars(this.gEma), gVars, emaBeta(B, c.emaHalfLifeImages, c.emaRampup, this.state.images));
