@@ -34,14 +34,15 @@ export function latentSpread(values: Float32Array, count: number, dims: number):
     const mean = tf.mean(w, 0);
     const centred = tf.sub(w, mean);
     const cov = tf.div(tf.matMul(centred, centred, true, false), count - 1);
-    const trace = tf.sum(tf.mul(cov, tf.eye(dims)));
+    const sumSquares = tf.sum(tf.square(centred));
+    const trace = tf.div(sumSquares, count - 1);
     const unit = tf.div(w, tf.maximum(tf.norm(w, 'euclidean', 1, true), 1e-12));
     // Mean over distinct pairs: (|sum of unit vectors|^2 - count) / (count (count - 1)).
     const sumUnit = tf.sum(unit, 0);
     const cosine = tf.div(tf.sub(tf.sum(tf.square(sumUnit)), count), count * (count - 1));
     return tf.stack([
       tf.norm(mean),
-      tf.sqrt(tf.mean(tf.sum(tf.square(centred), 1))),
+      tf.sqrt(tf.div(sumSquares, count)),
       cosine,
       tf.div(tf.square(trace), tf.sum(tf.square(cov))),
     ]);

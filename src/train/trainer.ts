@@ -106,6 +106,8 @@ export class Trainer {
   readonly d: Discriminator;
   private readonly optG: Optimizer;
   private readonly optD: Optimizer;
+  /** The scale of G's step per variable (the mapping's by mappingLrMul over its lrMul); undefined: all 1. */
+  private readonly gLrScale: ((v: tf.Variable) => number) | undefined;
   private readonly r1Ratio: number;
   private readonly augmentPolicy: readonly AugmentTransform[];
   /** The frozen face network (face-features.ts), when the vision-aided D or the mode-seeking term uses it. */
@@ -127,6 +129,9 @@ export class Trainer {
     this.augmentPolicy = parseAugmentPolicy(config.augment);
     this.optG = createOptimizer('adam', { beta1: config.beta1, beta2: config.beta2, eps: config.adamEps });
     this.optD = createOptimizer('adam', { beta1: config.beta1 ** this.r1Ratio, beta2: config.beta2 ** this.r1Ratio, eps: config.adamEps });
+    const k = config.mappingLrMul / g.mapping.config.lrMul;
+    const mapping = new Set(g.mapping.weights.variables());
+    this.gLrScale = k === 1 ? undefined : (v) => (mapping.has(v) ? k : 1);
   }
 
   /** A fresh run: official-style initialisation from the seed. */
@@ -257,14 +262,6 @@ export class Trainer {
     tf.dispose([...next, ...zeros, ...Object.values(grads)]);
   }
 
-  /** The mapping network's lr relative to what its architecture (lrMul) already gives it. */
-  private mappingLrScale(): ((v: tf.Variable) => number) | undefined {
-    const k = this.config.mappingLrMul / this.g.mapping.config.lrMul;
-    if (k === 1) return undefined;
-    const mapping = new Set(this.g.mapping.weights.variables());
-    return (v) => (mapping.has(v) ? k : 1);
-  }
-
   /**
    * One step: D (with R1 every r1Interval steps), then G, then the EMA. The D and G gradients
    * free memory as they go (valueAndGradsLean, same values as tf.variableGrads); R1 is a
@@ -336,7 +333,7 @@ export class Trainer {
     }, gVars);
     const lossG = gOut.value.dataSync()[0];
     gOut.value.dispose();
-    this.applyGrads(this.optG, gVars, gOut.grads, c.lrG, this.mappingLrScale());
+    this.applyGrads(this.optG, gVars, gOut.grads, c.lrG, this.gLrScale);
 
     this.state.images += B;
     updateEma(generatorVars(this.gEma), gVars, emaBeta(B, c.emaHalfLifeImages, c.emaRampup, this.state.images));
